@@ -1,0 +1,225 @@
+/**
+ * The one place markdown (and the terminal form of the same documents) is built: review
+ * comments, the review body, the check-run output, rule explanations and the docs pages.
+ */
+import { SKILL_GUIDES, type SkillSection } from '../rules/skills.js';
+import type { Rule, Severity } from '../rules/types.js';
+import { fingerprintMarker, type FingerprintedFinding } from './fingerprint.js';
+
+/** Where docs/rules/<slug>.md is published; links in comments point here. */
+export const RULE_DOCS_BASE_URL =
+  process.env.ASYNCGUARD_DOCS_URL ?? 'https://github.com/asyncguard/asyncguard/blob/main/docs/rules';
+
+/** GitHub rejects check-run summaries and text longer than this (65,535 characters). */
+export const CHECK_OUTPUT_MAX_CHARS = 65_535;
+
+const SEVERITY_BADGE: Record<Exclude<Severity, 'off'>, string> = {
+  error: '🛑 error',
+  warning: '⚠️ warning',
+  info: 'ℹ️ info',
+};
+
+export function ruleDocsUrl(rule: Rule): string {
+  return `${RULE_DOCS_BASE_URL}/${rule.meta.slug}.md`;
+}
+
+/** `code` that stays code whatever backticks the text holds. */
+export function inlineCode(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/** Plain text for a markdown context: no HTML, no @-mentions, no link or emphasis syntax. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\\`*_{}[\]()#+!|<>~]/g, (c) => `\\${c}`)
+    .replace(/@/g, '@\u200b')
+    .replace(/\r?\n/g, ' ');
+}
+
+function fencedBlock(language: string, code: string): string {
+  const longest = Math.max(2, ...[...code.matchAll(/`{3,}/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}${language}\n${code.replace(/\n+$/, '')}\n${fence}`;
+}
+
+export function citationLinks(sections: readonly SkillSection[]): string {
+  return sections
+    .map(({ guide, section }) => {
+      const skill = SKILL_GUIDES[guide];
+      const name = `${skill.name}: ${section}`;
+      return skill.url ? `[${name}](${skill.url})` : name;
+    })
+    .join(' · ');
+}
+
+/** The body of one inline review comment. */
+export function renderComment(finding: FingerprintedFinding, rule: Rule, withSuggestion: boolean): string {
+  const parts = [
+    `**${SEVERITY_BADGE[finding.severity]} · [${rule.meta.id} ${rule.meta.slug}](${ruleDocsUrl(rule)})**: ${rule.meta.title}`,
+    '',
+    finding.message,
+    '',
+    `**Fix:** ${rule.meta.fix}`,
+  ];
+  if (withSuggestion && finding.suggestion) {
+    parts.push('', fencedBlock('suggestion', finding.suggestion.replacement));
+  }
+  parts.push(
+    '',
+    `📖 ${citationLinks(rule.meta.cites)}`,
+    '',
+    `<sub>Reply \`/asyncguard explain ${rule.meta.id}\` for the full explanation. Silence with \`# noqa: ${rule.meta.aliases[0] ?? rule.meta.id}\`.</sub>`,
+    fingerprintMarker(finding.fingerprint),
+  );
+  return parts.join('\n');
+}
+
+/** The short body of the one review a push gets; the details live in the comments and check run. */
+export function renderReviewBody(posted: number, total: number, checkRunUrl?: string): string {
+  const rest = total - posted;
+  const more = rest > 0 ? ` ${rest} more ${rest === 1 ? 'is' : 'are'} listed in the check run.` : '';
+  const link = checkRunUrl ? ` ([check run](${checkRunUrl}))` : '';
+  return `asyncguard found ${plural(total, 'asyncio problem')} in the functions this push touched; ${posted} ${posted === 1 ? 'is' : 'are'} commented inline.${more}${link}`;
+}
+
+export interface CheckSummaryInput {
+  findings: readonly FingerprintedFinding[];
+  rulesById: ReadonlyMap<string, Rule>;
+  filesAnalysed: number;
+  touchedScopes: number;
+  newComments: number;
+  alreadyCommented: number;
+  overflow: readonly FingerprintedFinding[];
+  notes: readonly string[];
+}
+
+export interface CheckOutput {
+  title: string;
+  summary: string;
+}
+
+export function renderCheckOutput(input: CheckSummaryInput): CheckOutput {
+  const { findings } = input;
+  const title =
+    findings.length === 0
+      ? `No asyncio problems in ${plural(input.touchedScopes, 'touched scope')}`
+      : `${plural(findings.length, 'asyncio problem')} in ${plural(input.touchedScopes, 'touched scope')}`;
+  const lines = [
+    `asyncguard analysed ${plural(input.filesAnalysed, 'changed Python file')} and ${plural(input.touchedScopes, 'touched function or statement', 'touched functions and statements')}.`,
+  ];
+  if (findings.length > 0) {
+    lines.push('', '| rule | severity | findings |', '| --- | --- | ---: |');
+    const counts = new Map<string, number>();
+    for (const finding of findings) counts.set(finding.ruleId, (counts.get(finding.ruleId) ?? 0) + 1);
+    for (const [ruleId, count] of [...counts].sort()) {
+      const rule = input.rulesById.get(ruleId)!;
+      const severity = findings.find((f) => f.ruleId === ruleId)!.severity;
+      lines.push(`| [${rule.meta.id} ${rule.meta.slug}](${ruleDocsUrl(rule)}) | ${severity} | ${count} |`);
+    }
+    lines.push(
+      '',
+      `Review comments: ${input.newComments} new, ${input.alreadyCommented} already on the pull request.`,
+    );
+    if (input.overflow.length > 0) {
+      lines.push('', `Not commented inline (comment limit reached), see the annotations:`);
+      for (const f of input.overflow) lines.push(`- \`${f.path}:${f.line}\` ${f.ruleId} ${escapeMarkdown(f.message)}`);
+    }
+    const cited = new Map<string, SkillSection>();
+    for (const finding of findings) {
+      for (const section of input.rulesById.get(finding.ruleId)!.meta.cites) {
+        cited.set(`${section.guide}/${section.section}`, section);
+      }
+    }
+    lines.push('', `Skill sections behind these findings: ${citationLinks([...cited.values()])}`);
+  }
+  for (const note of input.notes) lines.push('', `> ${note}`);
+  return { title: truncate(title, 255), summary: truncate(lines.join('\n'), CHECK_OUTPUT_MAX_CHARS) };
+}
+
+/** The output of a check run for a push with no Python change. */
+export function renderNoPythonOutput(): CheckOutput {
+  return { title: 'No Python changes', summary: 'This push changes no Python files, so there is nothing for asyncguard to review.' };
+}
+
+export function renderFailureOutput(reason: string): CheckOutput {
+  return {
+    title: 'asyncguard could not finish this review',
+    summary: truncate(`The review stopped before it completed: ${escapeMarkdown(reason)}\n\nRe-run the check to try again.`, CHECK_OUTPUT_MAX_CHARS),
+  };
+}
+
+/** A rule's full documentation: `asyncguard explain`, the `/asyncguard explain` reply, docs/rules. */
+export function renderRuleDoc(rule: Rule, format: 'markdown' | 'text'): string {
+  const { meta } = rule;
+  const aliases = meta.aliases.length ? meta.aliases.join(', ') : 'none';
+  if (format === 'text') {
+    return [
+      `${meta.id} ${meta.slug}: ${meta.title}`,
+      `severity: ${meta.severity}   family: ${meta.family}   aliases: ${aliases}`,
+      '',
+      'What it does',
+      indent(meta.docs.what),
+      '',
+      'Why is this bad',
+      indent(meta.docs.why),
+      '',
+      'Example',
+      indent(meta.docs.example),
+      '',
+      'Use instead',
+      indent(meta.docs.useInstead),
+      '',
+      'Skill guides',
+      ...meta.cites.map(({ guide, section }) => {
+        const skill = SKILL_GUIDES[guide];
+        return `  - ${skill.name}: ${section}${skill.url ? ` <${skill.url}>` : ''}`;
+      }),
+      '',
+    ].join('\n');
+  }
+  return [
+    `# ${meta.id} ${meta.slug}: ${meta.title}`,
+    '',
+    `Severity: **${meta.severity}** · Family: ${meta.family} · Aliases: ${meta.aliases.length ? meta.aliases.map((a) => `\`${a}\``).join(', ') : 'none'}`,
+    '',
+    '## What it does',
+    '',
+    meta.docs.what,
+    '',
+    '## Why is this bad',
+    '',
+    meta.docs.why,
+    '',
+    '## Example',
+    '',
+    fencedBlock('python', meta.docs.example),
+    '',
+    '## Use instead',
+    '',
+    fencedBlock('python', meta.docs.useInstead),
+    '',
+    '## Skill guides',
+    '',
+    ...meta.cites.map((section) => `- ${citationLinks([section])}`),
+    '',
+  ].join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .replace(/\n+$/, '')
+    .split('\n')
+    .map((line) => (line ? `    ${line}` : ''))
+    .join('\n');
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 20)}\n\n…(truncated)`;
+}

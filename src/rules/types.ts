@@ -1,0 +1,106 @@
+import type { ParsedFile, SyntaxNode } from '../python/parser.js';
+import type { ImportTable } from '../python/imports.js';
+import type { SkillSection } from './skills.js';
+
+/** `off` rules ship disabled until a team turns them on. */
+export type Severity = 'error' | 'warning' | 'info' | 'off';
+
+export type RuleFamily = 'blocking' | 'coroutines' | 'cancellation' | 'concurrency' | 'resources';
+
+/** The text a user reads, the same in `asyncguard explain`, the PR reply and docs/rules. */
+export interface RuleDocs {
+  /** What it does: one paragraph. */
+  what: string;
+  /** Why is this bad: one paragraph, in terms of what happens to the event loop. */
+  why: string;
+  /** Python that fires the rule (a test proves it does). */
+  example: string;
+  /** The fixed Python (a test proves it is silent). */
+  useInstead: string;
+}
+
+export interface RuleMeta {
+  /** Stable id, grouped by family: AG1xx blocking, AG2xx coroutines, AG3xx cancellation, ... */
+  id: string;
+  /** kebab-case name, usable in config, suppressions and `/asyncguard explain`. */
+  slug: string;
+  /** Anchor codes of peer tools (Ruff / flake8-async / Sonar ...), e.g. ['ASYNC251', 'S7488']. */
+  aliases: string[];
+  family: RuleFamily;
+  severity: Severity;
+  title: string;
+  /** The fix in one sentence, shown in every review comment under the message. */
+  fix: string;
+  /** Message templates by id; `{name}` placeholders are filled from the report's data. */
+  messages: Record<string, string>;
+  docs: RuleDocs;
+  cites: SkillSection[];
+}
+
+/** A suggested replacement for exactly the lines [line, endLine] (1-based, inclusive). */
+export interface Suggestion {
+  line: number;
+  endLine: number;
+  replacement: string;
+}
+
+export interface Report {
+  node: SyntaxNode;
+  messageId: string;
+  data?: Record<string, string>;
+  suggestion?: Suggestion;
+}
+
+/** Where the traversal currently is, lexically. */
+export interface ScopeState {
+  /** The innermost function-like construct around the node. */
+  kind: 'module' | 'class' | 'def' | 'async-def' | 'lambda';
+  /** Dotted qualified name: `Client.fetch.inner`, `<module>` at top level. */
+  qualifiedName: string;
+  /** The function_definition / lambda / class_definition node, or the module. */
+  node: SyntaxNode;
+}
+
+export interface RuleContext {
+  readonly file: ParsedFile;
+  readonly imports: ImportTable;
+  /** Innermost scope around the node being visited. */
+  scope(): ScopeState;
+  /**
+   * True when the node being visited is lexically inside an `async def` body and not inside a
+   * nested def, lambda or class body.
+   */
+  inAsyncCode(): boolean;
+  /** The dotted name a call's callee resolves to through the file's imports, or null. */
+  resolveCallee(call: SyntaxNode): string | null;
+  report(report: Report): void;
+}
+
+/** Node-type keyed callbacks; `<type>:exit` runs after the node's children. */
+export type RuleVisitors = Partial<Record<string, (node: SyntaxNode) => void>>;
+
+export interface Rule {
+  meta: RuleMeta;
+  create(context: RuleContext): RuleVisitors;
+}
+
+/** A finding as the rules produce it, before fingerprints, suppressions and selection. */
+export interface Finding {
+  ruleId: string;
+  slug: string;
+  aliases: string[];
+  severity: Exclude<Severity, 'off'>;
+  title: string;
+  message: string;
+  path: string;
+  /** 1-based, inclusive; columns count UTF-16 code units like the editors GitHub links to. */
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  /** Qualified name of the enclosing function, `<module>` at top level. */
+  scope: string;
+  /** The flagged node's source with whitespace collapsed: input to the fingerprint. */
+  snippet: string;
+  suggestion?: Suggestion;
+}
