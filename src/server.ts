@@ -8,11 +8,18 @@ const asyncguard = createAsyncguard();
 const server = await run(asyncguard.app);
 
 // On `docker stop`: stop taking webhooks, finish the reviews under way, then exit.
+async function shutdown(): Promise<void> {
+  await server.stop();
+  await asyncguard.idle();
+  await asyncguard.close();
+}
+
 process.once('SIGTERM', () => {
-  void (async () => {
-    await server.stop();
-    await asyncguard.idle();
-    await asyncguard.close();
-    process.exit(0);
-  })();
+  shutdown().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`asyncguard: shutdown failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
 });

@@ -208,6 +208,29 @@ export function renderRuleDoc(rule: Rule, format: 'markdown' | 'text'): string {
   ].join('\n');
 }
 
+/** docs/rules/README.md, and the rule table of the project README. */
+export function renderRuleIndex(rules: readonly Rule[]): string {
+  return [
+    '# asyncguard rules',
+    '',
+    'Generated from the rule metadata by `npm run docs`; `npx asyncguard explain <rule>` prints the same text.',
+    '',
+    renderRuleTable(rules),
+    '',
+  ].join('\n');
+}
+
+export function renderRuleTable(rules: readonly Rule[]): string {
+  return [
+    '| id | slug | aliases | severity | title |',
+    '| --- | --- | --- | --- | --- |',
+    ...rules.map(
+      ({ meta }) =>
+        `| ${meta.id} | [${meta.slug}](${meta.slug}.md) | ${meta.aliases.join(', ') || '-'} | ${meta.severity} | ${meta.title} |`,
+    ),
+  ].join('\n');
+}
+
 function indent(text: string): string {
   return text
     .replace(/\n+$/, '')

@@ -1,5 +1,5 @@
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
-import type { ImportTable } from '../python/imports.js';
+import type { Binding, ImportTable } from '../python/imports.js';
 import type { SkillSection } from './skills.js';
 
 /** `off` rules ship disabled until a team turns them on. */
@@ -61,6 +61,12 @@ export interface ScopeState {
   node: SyntaxNode;
 }
 
+/** Where a name is bound, as `RuleContext.lookup` finds it. */
+export interface NameLookup {
+  scope: ScopeState;
+  bindings: readonly Binding[];
+}
+
 export interface RuleContext {
   readonly file: ParsedFile;
   readonly imports: ImportTable;
@@ -73,6 +79,18 @@ export interface RuleContext {
   inAsyncCode(): boolean;
   /** The dotted name a call's callee resolves to through the file's imports, or null. */
   resolveCallee(call: SyntaxNode): string | null;
+  /** The scopes around the node being visited, the module first, the innermost last. */
+  scopeChain(): readonly ScopeState[];
+  /**
+   * What a dotted expression (`asyncio.CancelledError`, an annotation) resolves to through the
+   * imports, where the visited node is: null when a function around it binds the head name itself.
+   */
+  resolveName(expression: SyntaxNode): string | null;
+  /**
+   * The bindings of `name` in the scope Python would find it in from the visited node (class bodies
+   * are not seen from their methods), or null when no scope of the file binds it.
+   */
+  lookup(name: string): NameLookup | null;
   report(report: Report): void;
 }
 

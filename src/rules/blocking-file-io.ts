@@ -1,0 +1,72 @@
+import type { Rule } from './types.js';
+import { calleeIn, calleeText, methodCall, PATH, typeOf } from './util.js';
+
+/** Functions that open a file with blocking reads and writes. */
+const OPENERS = new Set([
+  'builtins.open',
+  'io.open',
+  'io.open_code',
+  'os.fdopen',
+  'codecs.open',
+  'gzip.open',
+  'bz2.open',
+  'lzma.open',
+]);
+
+/** `pathlib.Path` methods that do the file I/O themselves. */
+const PATH_IO = new Set(['open', 'read_text', 'read_bytes', 'write_text', 'write_bytes']);
+
+export const blockingFileIo: Rule = {
+  meta: {
+    id: 'AG103',
+    slug: 'blocking-file-io',
+    aliases: ['ASYNC230', 'ASYNC231', 'ASYNC232', 'S7493'],
+    family: 'blocking',
+    severity: 'warning',
+    title: 'Blocking file I/O in async code',
+    fix: 'Move the file work off the loop (`await asyncio.to_thread(path.read_text)`), or use `aiofiles` / `anyio.Path` on a hot path.',
+    messages: {
+      open: '`{callee}()` opens a file whose reads and writes block the event loop',
+      pathMethod: '`Path.{method}()` reads or writes the whole file synchronously, blocking the event loop',
+    },
+    docs: {
+      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone.',
+      why: "Disk reads and writes are system calls that block the thread; on a network filesystem, a container's overlay filesystem or a busy disk they take milliseconds to seconds. While they run the event loop does nothing else: every other request waits behind one file read.",
+      example: [
+        'async def register(registry, token_file):',
+        '    with open(token_file) as f:',
+        '        token = f.read().strip()',
+        '    return await registry.announce(token)',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        'from pathlib import Path',
+        '',
+        '',
+        'async def register(registry, token_file):',
+        '    text = await asyncio.to_thread(Path(token_file).read_text)',
+        '    return await registry.announce(text.strip())',
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: "Step 5 — Don't block the event loop" },
+      { guide: 'S1', section: 'Pitfall 1: Blocking the Event Loop' },
+      { guide: 'S1', section: 'Pattern 4: Run Blocking Code with run_in_executor()' },
+    ],
+  },
+  create(ctx) {
+    return {
+      call(node) {
+        if (!ctx.inAsyncCode()) return;
+        if (calleeIn(ctx, node, OPENERS)) {
+          ctx.report({ node, messageId: 'open', data: { callee: calleeText(node) } });
+          return;
+        }
+        const method = methodCall(node);
+        if (!method || !PATH_IO.has(method.method)) return;
+        if (typeOf(ctx, method.receiver) !== PATH) return;
+        ctx.report({ node, messageId: 'pathMethod', data: { method: method.method } });
+      },
+    };
+  },
+};

@@ -1,0 +1,98 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
+import { calleeIn, calleeText, dottedName, EVENT_LOOP, identifierCounts, methodCall, statementCall, typeOf } from './util.js';
+
+const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future']);
+
+/**
+ * Receivers taken for an event loop by name when nothing says otherwise (`loop = loop or
+ * asyncio.get_running_loop()` defeats inference; nothing but a loop is called `loop` and has
+ * `create_task`). A TaskGroup is never called this.
+ */
+const LOOP_NAMES = new Set(['loop', '_loop', 'event_loop', 'self.loop', 'self._loop', 'self.event_loop', 'self._event_loop']);
+
+/** True when `call` starts a task whose only strong reference is the call's result. */
+function spawnsTask(ctx: RuleContext, call: SyntaxNode): boolean {
+  if (calleeIn(ctx, call, SPAWNERS)) return true;
+  const method = methodCall(call);
+  if (method?.method !== 'create_task') return false;
+  const type = typeOf(ctx, method.receiver);
+  if (type === EVENT_LOOP) return true;
+  return type === null && LOOP_NAMES.has(dottedName(method.receiver) ?? '');
+}
+
+export const danglingTask: Rule = {
+  meta: {
+    id: 'AG202',
+    slug: 'dangling-task',
+    aliases: ['RUF006', 'ASYNC300', 'S7502'],
+    family: 'coroutines',
+    severity: 'error',
+    title: 'Task created and not kept',
+    fix: 'Keep the task (a set of background tasks with `add_done_callback(tasks.discard)`, or an attribute) and await or cancel it, or start it in an `asyncio.TaskGroup`.',
+    messages: {
+      discarded: 'The task `{callee}()` starts is dropped: the loop keeps only a weak reference, so it can be garbage-collected mid-run and its exception is never seen',
+      unused: '`{name}` holds the task `{callee}()` starts but is never used: the task can be garbage-collected mid-run and its exception is never seen',
+    },
+    docs: {
+      what: "Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and an event loop's `create_task(...)` whose result is thrown away: a bare statement, or a local variable that is never used again in the function. `TaskGroup.create_task` is not flagged: the group keeps its tasks.",
+      why: 'The event loop keeps only a weak reference to a task. If nothing else holds it, the garbage collector may destroy the task before it finishes ("Task was destroyed but it is pending!"), and when it fails, its exception is logged at best and never reaches the code that started it. Fire-and-forget work then vanishes intermittently, which is the hardest kind of bug to trace.',
+      example: [
+        'import asyncio',
+        '',
+        '',
+        'async def handle_request(request):',
+        '    asyncio.create_task(log_request(request))',
+        '    return await process_request(request)',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        '',
+        'background_tasks = set()',
+        '',
+        '',
+        'async def handle_request(request):',
+        '    task = asyncio.create_task(log_request(request))',
+        '    background_tasks.add(task)',
+        '    task.add_done_callback(background_tasks.discard)',
+        '    return await process_request(request)',
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: 'Step 2 — Pick the concurrency primitive' },
+      { guide: 'S0', section: 'Step 4 — Cancellation discipline' },
+      { guide: 'S0', section: 'Gotcha' },
+      { guide: 'S0', section: 'Do NOT' },
+      { guide: 'S2', section: 'Critical Warnings' },
+    ],
+  },
+  create(ctx) {
+    const counts = new Map<number, Map<string, number>>();
+    const usesIn = (fn: SyntaxNode) => {
+      let found = counts.get(fn.id);
+      if (!found) {
+        found = identifierCounts(fn);
+        counts.set(fn.id, found);
+      }
+      return found;
+    };
+
+    return {
+      expression_statement(node) {
+        const call = statementCall(node);
+        if (call && spawnsTask(ctx, call)) ctx.report({ node: call, messageId: 'discarded', data: { callee: calleeText(call) } });
+      },
+      assignment(node) {
+        const scope = ctx.scope();
+        if (scope.kind !== 'def' && scope.kind !== 'async-def') return;
+        const left = node.childForFieldName('left');
+        const right = node.childForFieldName('right');
+        if (left?.type !== 'identifier' || right?.type !== 'call' || node.childForFieldName('type')) return;
+        if (!spawnsTask(ctx, right)) return;
+        // The target itself is the one occurrence: any other (a read, a `nonlocal`, a closure) counts as a use.
+        if ((usesIn(scope.node).get(left.text) ?? 0) > 1) return;
+        ctx.report({ node: right, messageId: 'unused', data: { name: left.text, callee: calleeText(right) } });
+      },
+    };
+  },
+};

@@ -1,0 +1,235 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
+import { dottedName, statementCall, unparenthesize } from './util.js';
+
+/** Exception types whose handler also catches the task's cancellation. */
+const CATCHES_CANCELLATION = new Set(['asyncio.CancelledError', 'builtins.BaseException']);
+
+/** Calls that never return normally: they raise (SystemExit) or end the process. */
+const NEVER_RETURN = new Set(['sys.exit', 'os._exit', 'builtins.exit', 'builtins.quit', 'os.abort']);
+
+// How a statement (list) can end, as a bit set.
+const NORMAL = 1; // falls through to the next statement
+const RAISE = 2;
+const RETURN = 4;
+const BREAK = 8;
+const CONTINUE = 16;
+/** Ways out of a handler that do not propagate the exception. */
+const SWALLOWING = NORMAL | RETURN | BREAK | CONTINUE;
+
+/** Methods that hand an exception to whoever waits for the outcome. */
+const FORWARDERS = new Set(['set_exception', 'call_exception_handler']);
+
+interface Caught {
+  /** `except asyncio.CancelledError:` as written (the `as` part left out). */
+  text: string;
+  /** Only through `BaseException` / bare `except:`: a catch-all, not a CancelledError handler. */
+  catchAll: boolean;
+  /** The `as` name, if any. */
+  name: string | null;
+}
+
+/** What the handler catches, when that includes cancellation; null when it does not. */
+function cancellationCaught(ctx: RuleContext, clause: SyntaxNode): Caught | null {
+  const value = clause.childForFieldName('value') ?? clause.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment') ?? null;
+  if (!value) return { text: 'except:', catchAll: true, name: null };
+  const alias = value.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0) : null;
+  const caught = unparenthesize(value.type === 'as_pattern' ? (value.namedChild(0) ?? value) : value);
+  const types = (caught.type === 'tuple' ? caught.namedChildren : [caught]).map((type) => ctx.resolveName(type) ?? '');
+  if (!types.some((type) => CATCHES_CANCELLATION.has(type))) return null;
+  return {
+    text: `except ${caught.text.replace(/\s+/g, ' ')}:`,
+    catchAll: !types.includes('asyncio.CancelledError'),
+    name: alias?.type === 'identifier' ? alias.text : null,
+  };
+}
+
+/**
+ * A catch-all that hands the exception to a waiter (`waiter.set_exception(exc)`,
+ * `retry_state.set_exception(sys.exc_info())`) or keeps `sys.exc_info()` to re-raise it later
+ * (contextlib's exit stacks) forwards every outcome, cancellation included: futures, retry loops
+ * and exit stacks are built this way. Merely storing the exception (`errors[i] = exc`) and carrying
+ * on is still a swallow: the task goes on as if it had not been cancelled.
+ */
+function handsOn(ctx: RuleContext, body: SyntaxNode, name: string | null): boolean {
+  const isExcInfo = (node: SyntaxNode) => node.type === 'call' && ctx.resolveCallee(node) === 'sys.exc_info';
+  const isException = (node: SyntaxNode) => (name !== null && node.type === 'identifier' && node.text === name) || isExcInfo(node);
+  const mentions = (node: SyntaxNode | null, match: (n: SyntaxNode) => boolean): boolean =>
+    node !== null && (match(node) || node.descendantsOfType(['identifier', 'call']).some(match));
+  for (const assignment of body.descendantsOfType('assignment')) {
+    if (mentions(assignment.childForFieldName('right'), isExcInfo)) return true;
+  }
+  for (const call of body.descendantsOfType('call')) {
+    const method = call.childForFieldName('function')?.childForFieldName('attribute')?.text;
+    if (method && FORWARDERS.has(method) && mentions(call.childForFieldName('arguments'), isException)) return true;
+  }
+  return false;
+}
+
+class Outcomes {
+  constructor(private readonly ctx: RuleContext) {}
+
+  block(block: SyntaxNode | null): number {
+    if (!block) return NORMAL;
+    let current = NORMAL;
+    for (const statement of block.namedChildren) {
+      if (!(current & NORMAL)) break;
+      if (statement.type === 'comment') continue;
+      current = (current & ~NORMAL) | this.statement(statement);
+    }
+    return current;
+  }
+
+  private statement(node: SyntaxNode): number {
+    switch (node.type) {
+      case 'raise_statement':
+        return RAISE;
+      case 'return_statement':
+        return RETURN;
+      case 'break_statement':
+        return BREAK;
+      case 'continue_statement':
+        return CONTINUE;
+      case 'if_statement': {
+        let out = this.block(node.childForFieldName('consequence'));
+        let hasElse = false;
+        for (const branch of node.namedChildren) {
+          if (branch.type === 'elif_clause') out |= this.block(branch.childForFieldName('consequence'));
+          if (branch.type === 'else_clause') {
+            hasElse = true;
+            out |= this.block(branch.childForFieldName('body'));
+          }
+        }
+        return hasElse ? out : out | NORMAL;
+      }
+      case 'for_statement':
+      case 'while_statement': {
+        const body = this.block(node.childForFieldName('body'));
+        const alternative = node.childForFieldName('alternative');
+        const infinite = node.type === 'while_statement' && node.childForFieldName('condition')?.type === 'true';
+        // A loop ends normally by a break or by running out (never, for `while True`).
+        let out = body & (RAISE | RETURN);
+        if (body & BREAK) out |= NORMAL;
+        if (!infinite) out |= alternative ? this.block(alternative.childForFieldName('body')) : NORMAL;
+        return out;
+      }
+      case 'try_statement': {
+        let out = this.block(node.childForFieldName('body'));
+        let final: number | null = null;
+        for (const part of node.namedChildren) {
+          if (part.type === 'except_clause' || part.type === 'except_group_clause') {
+            out |= this.block(part.namedChildren.find((c) => c.type === 'block') ?? null);
+          } else if (part.type === 'else_clause' && out & NORMAL) {
+            out = (out & ~NORMAL) | this.block(part.childForFieldName('body'));
+          } else if (part.type === 'finally_clause') {
+            final = this.block(part.namedChildren.find((c) => c.type === 'block') ?? null);
+          }
+        }
+        if (final === null) return out;
+        return final & NORMAL ? out | (final & ~NORMAL) : final;
+      }
+      case 'with_statement':
+        return this.block(node.childForFieldName('body'));
+      case 'match_statement': {
+        let out = NORMAL;
+        for (const block of node.descendantsOfType('case_clause')) {
+          out |= this.block(block.childForFieldName('consequence') ?? block.namedChildren.find((c) => c.type === 'block') ?? null);
+        }
+        return out;
+      }
+      case 'expression_statement': {
+        const call = statementCall(node);
+        if (call && this.neverReturns(call)) return RAISE;
+        return NORMAL;
+      }
+      default:
+        return NORMAL;
+    }
+  }
+
+  private neverReturns(call: SyntaxNode): boolean {
+    const resolved = this.ctx.resolveCallee(call);
+    if (resolved && NEVER_RETURN.has(resolved)) return true;
+    // `six.reraise(*sys.exc_info())` and home-grown `_reraise(exc)` helpers.
+    return /(^|\.|_)reraise$/.test(dottedName(call.childForFieldName('function')) ?? '');
+  }
+}
+
+/**
+ * `task.cancel()` then `try: await task / except CancelledError: pass` is the documented way to wait
+ * for a task one has just cancelled: the CancelledError caught is the task's, by design.
+ */
+function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
+  const tryStatement = clause.parent;
+  const body = tryStatement?.childForFieldName('body');
+  if (!tryStatement || !body) return false;
+  const awaited = body.descendantsOfType('await').map((a) => dottedName(a.namedChild(0) ? unparenthesize(a.namedChild(0)!) : null));
+  const names = awaited.filter((name): name is string => name !== null);
+  if (names.length === 0) return false;
+  const before: string[] = [body.text];
+  for (let sibling = tryStatement.previousNamedSibling; sibling; sibling = sibling.previousNamedSibling) before.push(sibling.text);
+  const text = before.join('\n');
+  return names.some((name) => new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text));
+}
+
+export const swallowedCancellation: Rule = {
+  meta: {
+    id: 'AG301',
+    slug: 'swallowed-cancellation',
+    aliases: ['ASYNC103', 'ASYNC104', 'S7497'],
+    family: 'cancellation',
+    severity: 'error',
+    title: 'Cancellation swallowed',
+    fix: 'End the handler with a bare `raise` on every path (do the cleanup first, or in `finally:`); catch `Exception` if cancellation is not what you mean to handle.',
+    messages: {
+      swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
+    },
+    docs: {
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged; merely storing the exception and carrying on is still a swallow.',
+      why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
+      example: [
+        'import asyncio',
+        '',
+        '',
+        'async def wait_closed(writer):',
+        '    writer.close()',
+        '    try:',
+        '        await writer.wait_closed()',
+        '    except asyncio.CancelledError:',
+        '        pass',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        '',
+        '',
+        'async def wait_closed(writer):',
+        '    writer.close()',
+        '    try:',
+        '        await writer.wait_closed()',
+        '    except asyncio.CancelledError:',
+        '        writer.transport.abort()',
+        '        raise',
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: 'Step 4 — Cancellation discipline' },
+      { guide: 'S0', section: 'Do NOT' },
+    ],
+  },
+  create(ctx) {
+    const outcomes = new Outcomes(ctx);
+    return {
+      except_clause(node) {
+        if (!ctx.inAsyncCode()) return;
+        const caught = cancellationCaught(ctx, node);
+        if (!caught) return;
+        const body = node.namedChildren.find((c) => c.type === 'block') ?? null;
+        if (!(outcomes.block(body) & SWALLOWING)) return;
+        if (body && /\.\s*uncancel\s*\(/.test(body.text)) return;
+        if (body && caught.catchAll && handsOn(ctx, body, caught.name)) return;
+        if (awaitsTaskItCancelled(node)) return;
+        ctx.report({ node, messageId: 'swallowed', data: { caught: caught.text } });
+      },
+    };
+  },
+};

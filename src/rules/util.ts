@@ -1,0 +1,277 @@
+import type { ParsedFile, SyntaxNode } from '../python/parser.js';
+import type { RuleContext, Suggestion } from './types.js';
+
+// Helpers shared by the rules. Pure functions of the syntax tree and the rule context.
+
+/** `a.b.c` for an identifier or attribute chain, null for anything else (calls, subscripts...). */
+export function dottedName(node: SyntaxNode | null): string | null {
+  const parts: string[] = [];
+  let current = node;
+  while (current?.type === 'attribute') {
+    const attribute = current.childForFieldName('attribute');
+    if (attribute?.type !== 'identifier') return null;
+    parts.push(attribute.text);
+    current = current.childForFieldName('object');
+  }
+  if (current?.type !== 'identifier') return null;
+  parts.push(current.text);
+  return parts.reverse().join('.');
+}
+
+/** `(x)` -> `x`. */
+export function unparenthesize(node: SyntaxNode): SyntaxNode {
+  let current = node;
+  while (current.type === 'parenthesized_expression' && current.namedChildCount === 1) current = current.namedChild(0)!;
+  return current;
+}
+
+/** The callee as written, whitespace collapsed: `time.sleep`, `Path(p).read_text`. */
+export function calleeText(call: SyntaxNode): string {
+  return (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
+}
+
+/** The resolved callee when it is one of `names`. */
+export function calleeIn(ctx: RuleContext, call: SyntaxNode, names: ReadonlySet<string>): string | null {
+  const resolved = ctx.resolveCallee(call);
+  return resolved !== null && names.has(resolved) ? resolved : null;
+}
+
+/** `receiver.method(...)`: the receiver expression and the method name. */
+export function methodCall(call: SyntaxNode): { receiver: SyntaxNode; method: string } | null {
+  const callee = call.childForFieldName('function');
+  if (callee?.type !== 'attribute') return null;
+  const receiver = callee.childForFieldName('object');
+  const method = callee.childForFieldName('attribute');
+  if (!receiver || method?.type !== 'identifier') return null;
+  return { receiver, method: method.text };
+}
+
+/** The expression statement a call makes up on its own (`f(x)` as a statement), else null. */
+export function soleExpressionStatement(call: SyntaxNode): SyntaxNode | null {
+  const parent = call.parent;
+  if (parent?.type !== 'expression_statement') return null;
+  const expressions = parent.namedChildren.filter((c) => c.type !== 'comment');
+  return expressions.length === 1 && expressions[0]!.id === call.id ? parent : null;
+}
+
+/** The call an expression statement consists of, else null. */
+export function statementCall(statement: SyntaxNode): SyntaxNode | null {
+  const expressions = statement.namedChildren.filter((c) => c.type !== 'comment');
+  return expressions.length === 1 && expressions[0]!.type === 'call' ? expressions[0]! : null;
+}
+
+/**
+ * A suggestion replacing `statement` (one line, alone on it) by `code`, keeping the indentation
+ * and a trailing comment. Null when the statement spans lines or shares its line with other code.
+ */
+export function replaceStatementLine(file: ParsedFile, statement: SyntaxNode, code: string): Suggestion | null {
+  const row = statement.startPosition.row;
+  if (statement.endPosition.row !== row) return null;
+  const line = file.lines[row];
+  if (line === undefined) return null;
+  const before = line.slice(0, statement.startPosition.column);
+  const after = line.slice(statement.endPosition.column);
+  if (before.trim() !== '' || !/^\s*(#.*)?$/.test(after)) return null;
+  return { line: row + 1, endLine: row + 1, replacement: `${before}${code}${after}` };
+}
+
+/** A suggestion inserting `text` just before `node`, which must sit on one line. */
+export function insertBefore(file: ParsedFile, node: SyntaxNode, text: string): Suggestion | null {
+  const row = node.startPosition.row;
+  if (node.endPosition.row !== row) return null;
+  const line = file.lines[row];
+  if (line === undefined) return null;
+  const column = node.startPosition.column;
+  return { line: row + 1, endLine: row + 1, replacement: `${line.slice(0, column)}${text}${line.slice(column)}` };
+}
+
+/** True when `asyncio` here is the module imported by `import asyncio`. */
+export function asyncioImportedAsAsyncio(ctx: RuleContext): boolean {
+  const found = ctx.lookup('asyncio');
+  if (!found || !found.bindings.every((b) => b.kind === 'import' && b.target === 'asyncio')) return false;
+  return ctx.imports.resolve('asyncio') === 'asyncio';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Light inference: what a value is, when the file says so plainly.
+
+export const PATH = 'pathlib.Path';
+export const REQUESTS_SESSION = 'requests.Session';
+export const HTTPX_CLIENT = 'httpx.Client';
+export const URLLIB3_POOL = 'urllib3.PoolManager';
+export const EVENT_LOOP = 'asyncio.AbstractEventLoop';
+export const TASK_GROUP = 'asyncio.TaskGroup';
+
+/** Calls (resolved) whose result is of a known type. */
+const CONSTRUCTORS: Record<string, string> = {
+  'pathlib.Path': PATH,
+  'pathlib.PosixPath': PATH,
+  'pathlib.WindowsPath': PATH,
+  'pathlib.Path.home': PATH,
+  'pathlib.Path.cwd': PATH,
+  'requests.Session': REQUESTS_SESSION,
+  'requests.session': REQUESTS_SESSION,
+  'httpx.Client': HTTPX_CLIENT,
+  'urllib3.PoolManager': URLLIB3_POOL,
+  'urllib3.ProxyManager': URLLIB3_POOL,
+  'urllib3.HTTPConnectionPool': URLLIB3_POOL,
+  'urllib3.HTTPSConnectionPool': URLLIB3_POOL,
+  'urllib3.connection_from_url': URLLIB3_POOL,
+  'urllib3.proxy_from_url': URLLIB3_POOL,
+  'asyncio.get_running_loop': EVENT_LOOP,
+  'asyncio.get_event_loop': EVENT_LOOP,
+  'asyncio.new_event_loop': EVENT_LOOP,
+  'asyncio.TaskGroup': TASK_GROUP,
+};
+
+/** Annotations (resolved) naming a known type. */
+const ANNOTATIONS: Record<string, string> = {
+  'pathlib.Path': PATH,
+  'pathlib.PosixPath': PATH,
+  'pathlib.WindowsPath': PATH,
+  'requests.Session': REQUESTS_SESSION,
+  'httpx.Client': HTTPX_CLIENT,
+  'urllib3.PoolManager': URLLIB3_POOL,
+  'asyncio.AbstractEventLoop': EVENT_LOOP,
+  'asyncio.BaseEventLoop': EVENT_LOOP,
+  'asyncio.TaskGroup': TASK_GROUP,
+};
+
+/** Path methods and properties that return another Path. */
+const PATH_TO_PATH = new Set(['joinpath', 'with_name', 'with_suffix', 'with_stem', 'expanduser', 'absolute', 'resolve', 'relative_to']);
+
+const MAX_INFERENCE_DEPTH = 4;
+
+/**
+ * The type of `expression` when the file shows it plainly: a constructor call (`Path(p)`), a Path
+ * derived from one (`Path(p) / 'x'`, `.parent`, `.with_suffix()`), or a name every binding of
+ * which (assignment, `with ... as`, annotation) agrees on. Null when unsure.
+ */
+export function typeOf(ctx: RuleContext, expression: SyntaxNode, depth = 0): string | null {
+  if (depth > MAX_INFERENCE_DEPTH) return null;
+  const node = unparenthesize(expression);
+  switch (node.type) {
+    case 'call': {
+      const resolved = ctx.resolveCallee(node);
+      if (resolved && CONSTRUCTORS[resolved]) return CONSTRUCTORS[resolved];
+      const method = methodCall(node);
+      if (method && PATH_TO_PATH.has(method.method) && typeOf(ctx, method.receiver, depth + 1) === PATH) return PATH;
+      return null;
+    }
+    case 'binary_operator': {
+      if (node.childForFieldName('operator')?.type !== '/') return null;
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      const isPath = (side: SyntaxNode | null) => side !== null && typeOf(ctx, side, depth + 1) === PATH;
+      return isPath(left) || isPath(right) ? PATH : null;
+    }
+    case 'attribute': {
+      const attribute = node.childForFieldName('attribute')?.text;
+      const object = node.childForFieldName('object');
+      if (attribute === 'parent' && object && typeOf(ctx, object, depth + 1) === PATH) return PATH;
+      return null;
+    }
+    case 'identifier':
+      return typeOfName(ctx, node.text, depth);
+    default:
+      return null;
+  }
+}
+
+function typeOfName(ctx: RuleContext, name: string, depth: number): string | null {
+  const found = ctx.lookup(name);
+  if (!found) return null;
+  let agreed: string | null = null;
+  for (const binding of found.bindings) {
+    let type: string | null = null;
+    if (binding.annotation) type = annotationType(ctx, binding.annotation);
+    else if ((binding.kind === 'assign' || binding.kind === 'with' || binding.kind === 'walrus') && binding.value) {
+      type = typeOf(ctx, binding.value, depth + 1);
+    }
+    if (!type || (agreed && agreed !== type)) return null;
+    agreed = type;
+  }
+  return agreed;
+}
+
+/** `Path`, `httpx.Client | None`, `Optional[httpx.Client]` -> the type; null otherwise. */
+export function annotationType(ctx: RuleContext, annotation: SyntaxNode): string | null {
+  let node = annotation;
+  for (let i = 0; i < MAX_INFERENCE_DEPTH; i++) {
+    node = unparenthesize(node);
+    if (node.type === 'type' && node.namedChildCount === 1) node = node.namedChild(0)!;
+    if (node.type === 'binary_operator' && node.childForFieldName('operator')?.type === '|') {
+      const sides = [node.childForFieldName('left'), node.childForFieldName('right')].filter(
+        (side): side is SyntaxNode => side !== null && side.text !== 'None',
+      );
+      if (sides.length !== 1) return null;
+      node = sides[0]!;
+      continue;
+    }
+    if (node.type === 'generic_type' || node.type === 'subscript') {
+      const head = node.type === 'subscript' ? node.childForFieldName('value') : node.namedChild(0);
+      const resolved = head ? ctx.resolveName(head) : null;
+      if (resolved !== 'typing.Optional') return null;
+      const inner = node.type === 'subscript' ? node.childForFieldName('subscript') : node.namedChild(1)?.namedChild(0);
+      if (!inner) return null;
+      node = inner;
+      continue;
+    }
+    const resolved = ctx.resolveName(node);
+    return resolved ? (ANNOTATIONS[resolved] ?? null) : null;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions.
+
+/** Decorators that leave an `async def` a coroutine function. */
+const COROUTINE_PRESERVING = new Set([
+  'staticmethod',
+  'classmethod',
+  'abstractmethod',
+  'abc.abstractmethod',
+  'override',
+  'typing.override',
+  'typing_extensions.override',
+]);
+
+export function preservesCoroutine(decorators: readonly string[] | undefined): boolean {
+  return (decorators ?? []).every((d) => COROUTINE_PRESERVING.has(d));
+}
+
+const NESTED_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
+
+/** True when a function's own body (not a nested def) contains `yield`: an (async) generator. */
+export function isGenerator(definition: SyntaxNode): boolean {
+  const body = definition.childForFieldName('body');
+  if (!body) return false;
+  const cursor = body.walk();
+  for (;;) {
+    const type = cursor.nodeType;
+    if (type === 'yield') return true;
+    if (!NESTED_SCOPES.has(type) && cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return false;
+    }
+  }
+}
+
+/** How often each identifier occurs in `node`'s subtree (nested functions included). */
+export function identifierCounts(node: SyntaxNode): Map<string, number> {
+  const counts = new Map<string, number>();
+  const cursor = node.walk();
+  for (;;) {
+    if (cursor.nodeType === 'identifier') {
+      const text = cursor.nodeText;
+      counts.set(text, (counts.get(text) ?? 0) + 1);
+    }
+    if (cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return counts;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setUpProbot, type Harness } from '../helpers/probot.js';
+import {
+  checkRunPath,
+  checkRunsOfHead,
+  filesOf,
+  HEAD_SHA,
+  INSTALLATION_ID,
+  ISO_TIME,
+  mockCreateCheckRun,
+  mockFindCheckRun,
+  mockUpdateCheckRun,
+  REPO_PATH,
+  webhookExample,
+  type CheckRunUpdate,
+} from './support.js';
+
+describe('GitHub failing mid-review', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await setUpProbot();
+  });
+  afterEach(async () => {
+    await h.finish();
+  });
+
+  it('pulls.listFiles answers 500: the check run is still completed, neutral, saying the review could not finish', async () => {
+    const payload = webhookExample('pull_request', 'opened');
+    // Already false in the example; set because the review hinges on it (drafts are skipped).
+    payload.pull_request.draft = false;
+    h.github.installationToken(INSTALLATION_ID);
+    mockFindCheckRun(h.github, HEAD_SHA);
+    mockCreateCheckRun(h.github, HEAD_SHA);
+    h.github.get(filesOf(), { status: 500, body: { message: 'Server Error' } });
+    mockUpdateCheckRun(h.github, HEAD_SHA);
+
+    await h.deliver('pull_request', payload);
+
+    expect(h.github.calls()).toEqual([
+      `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
+      `GET ${checkRunsOfHead(HEAD_SHA)}`,
+      `POST ${REPO_PATH}/check-runs`,
+      `GET ${filesOf()}`,
+      `PATCH ${checkRunPath()}`,
+    ]);
+    expect(h.github.bodies('PATCH', checkRunPath()) as CheckRunUpdate[]).toEqual([
+      {
+        status: 'completed',
+        conclusion: 'neutral',
+        completed_at: ISO_TIME,
+        output: {
+          title: 'asyncguard could not finish this review',
+          summary: 'The review stopped before it completed: Server Error\n\nRe-run the check to try again.',
+        },
+      },
+    ]);
+    // The failure is logged once, by the review queue, with GitHub's error.
+    const errors = h.takeErrors();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ msg: 'review failed', key: 'Codertocat/Hello-World#2', err: { message: 'Server Error' } });
+  });
+});

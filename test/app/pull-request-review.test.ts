@@ -1,0 +1,290 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { analyzeFile } from '../../src/analysis/analyze-file.js';
+import { setUpProbot, type Harness } from '../helpers/probot.js';
+import {
+  AFTER,
+  afterFindings,
+  annotationOf,
+  changedFile,
+  CHECK_RUN_ID,
+  CHECK_RUN_URL,
+  checkRun,
+  checkRunPath,
+  checkRunsOfHead,
+  commentOf,
+  commentsOf,
+  createCheckRunBody,
+  expectCommentBody,
+  expectSummary,
+  filesOf,
+  githubPatch,
+  HEAD_SHA,
+  INSTALLATION_ID,
+  ISO_TIME,
+  lineOf,
+  markerOf,
+  mockCreateCheckRun,
+  mockCreateReview,
+  mockFindCheckRun,
+  mockListFiles,
+  mockListReviewComments,
+  mockReadBlobs,
+  mockUpdateCheckRun,
+  PY_PATH,
+  readBlobsBody,
+  REPO_PATH,
+  reviewComment,
+  reviewsOf,
+  SECOND_PUSH,
+  secondPushFindings,
+  webhookExample,
+  type CheckRunUpdate,
+  type ReviewBody,
+} from './support.js';
+
+/** Heads of the later pushes (the real synchronize example repeats the opened example's head). */
+const SECOND_SHA = '5d0c1e3b7a9f2e4d6c8b0a1f3e5d7c9b1a3f5e7d';
+const THIRD_SHA = '8e2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f';
+
+function openedPayload() {
+  const payload = webhookExample('pull_request', 'opened');
+  // Already false in the example; set because the review hinges on it (drafts are skipped).
+  payload.pull_request.draft = false;
+  return payload;
+}
+
+/** A push to the pull request: the real synchronize example, moved to a new head commit. */
+function synchronizePayload(before: string, after: string) {
+  const payload = webhookExample('pull_request', 'synchronize');
+  payload.pull_request.draft = false;
+  // The example's head is the opened example's head; a push moves it, which is what this tests.
+  payload.before = before;
+  payload.after = after;
+  payload.pull_request.head.sha = after;
+  return payload;
+}
+
+/** The requests of a review that comments, in order, for check run `runId` on `sha`. */
+function reviewCalls(sha: string, runId = CHECK_RUN_ID, withReview = true): string[] {
+  return [
+    `GET ${checkRunsOfHead(sha)}`,
+    `POST ${REPO_PATH}/check-runs`,
+    `GET ${filesOf()}`,
+    'POST /graphql',
+    `GET ${commentsOf()}`,
+    ...(withReview ? [`POST ${reviewsOf()}`] : []),
+    `PATCH ${checkRunPath(runId)}`,
+  ];
+}
+
+function mockPush(h: Harness, sha: string, runId: number, patch: string, head: string, comments: unknown[], withReview = true): void {
+  mockFindCheckRun(h.github, sha);
+  mockCreateCheckRun(h.github, sha, runId);
+  mockListFiles(h.github, [changedFile(PY_PATH, 'modified', patch)]);
+  mockReadBlobs(h.github, [head]);
+  mockListReviewComments(h.github, comments);
+  if (withReview) mockCreateReview(h.github);
+  mockUpdateCheckRun(h.github, sha, 1, runId);
+}
+
+/** Bot review comments as GitHub lists them later, from the bodies of a posted review. */
+function postedComments(review: ReviewBody, firstId: number) {
+  return review.comments.map((c, i) => reviewComment(firstId + i, c.body, c.path, c.line));
+}
+
+describe('pull_request.opened', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await setUpProbot();
+  });
+  afterEach(async () => {
+    await h.finish();
+  });
+
+  it('creates the check run, posts ONE review on added lines only, and completes failure with every touched finding annotated', async () => {
+    const expected = afterFindings();
+    const commented = expected.filter((f) => f.added);
+    h.github.installationToken(INSTALLATION_ID);
+    mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+
+    await h.deliver('pull_request', openedPayload());
+
+    expect(h.github.calls()).toEqual([`POST /app/installations/${INSTALLATION_ID}/access_tokens`, ...reviewCalls(HEAD_SHA)]);
+    expect(h.github.bodies('POST', `${REPO_PATH}/check-runs`)).toEqual([createCheckRunBody(HEAD_SHA)]);
+    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [PY_PATH])]);
+
+    const reviews = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
+    expect(reviews).toEqual([
+      {
+        commit_id: HEAD_SHA,
+        event: 'COMMENT',
+        body: `asyncguard found 7 asyncio problems in the functions this push touched; 4 are commented inline. 3 more are listed in the check run. ([check run](${CHECK_RUN_URL}))`,
+        comments: commented.map(commentOf),
+      },
+    ]);
+    const review = reviews[0]!;
+    review.comments.forEach((comment, i) => expectCommentBody(comment.body, commented[i]!));
+    expect(new Set(review.comments.map((c) => markerOf(c.body))).size).toBe(4);
+    // The mechanical fix of the blocking sleep is offered as a suggestion on exactly its line.
+    expect(review.comments[0]!.body).toContain('\n```suggestion\n            await asyncio.sleep(0.5 * 2 ** attempt)\n```\n');
+
+    const updates = h.github.bodies('PATCH', checkRunPath()) as CheckRunUpdate[];
+    expect(updates).toEqual([
+      {
+        status: 'completed',
+        conclusion: 'failure',
+        completed_at: ISO_TIME,
+        output: {
+          title: '7 asyncio problems in 6 touched scopes',
+          summary: expect.any(String),
+          annotations: expected.map(annotationOf),
+        },
+      },
+    ]);
+    const { output } = updates[0]!;
+    // The unchanged lines of touched functions are annotated; the untouched function never is,
+    // though its blocking sleep is a finding when the whole file is checked.
+    const untouched = lineOf(AFTER, 'time.sleep(0.05)');
+    expect(analyzeFile({ path: PY_PATH, source: AFTER, addedLines: 'all' }).findings.map((f) => f.line)).toContain(untouched);
+    expect(output.annotations!.map((a) => a.start_line)).not.toContain(untouched);
+    expectSummary(output.summary, { files: 1, scopes: 6, findings: expected, newComments: 4, alreadyCommented: 0 });
+    expect(output.summary).not.toContain('comment limit reached');
+  });
+});
+
+describe('pull_request.synchronize', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await setUpProbot();
+  });
+  afterEach(async () => {
+    await h.finish();
+  });
+
+  /** Push 1: the opened pull request is reviewed; returns the review it posted. */
+  async function firstPush(): Promise<ReviewBody> {
+    h.github.installationToken(INSTALLATION_ID);
+    mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+    await h.deliver('pull_request', openedPayload());
+    const [review] = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
+    expect(review!.comments).toHaveLength(4);
+    h.github.requests.length = 0;
+    return review!;
+  }
+
+  it('posts only the findings without a bot comment: fingerprints survive the lines moving, and only Bot comments count', async () => {
+    const first = await firstPush();
+    const byLine = (line: number) => first.comments.find((c) => c.line === line)!;
+    const quoted = byLine(lineOf(AFTER, "requests.get(f'{registry_url}/services/{name}'"));
+    const listed = [
+      ...postedComments({ ...first, comments: first.comments.filter((c) => c !== quoted) }, 100),
+      // A person quoting the bot's comment (marker and all) whose original was deleted: anyone
+      // can paste a marker, so it must not stop the bot from commenting again.
+      reviewComment(200, `> ${quoted.body.split('\n').join('\n> ')}\n\nWhy is this blocking?`, PY_PATH, quoted.line, 'User'),
+    ];
+    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, listed);
+
+    await h.deliver('pull_request', synchronizePayload(HEAD_SHA, SECOND_SHA));
+
+    const expected = secondPushFindings();
+    const fresh = expected.filter((f) => f.added && /requests\.(get|put)/.test(SECOND_PUSH.split('\n')[f.line - 1]!));
+    expect(h.github.calls()).toEqual(reviewCalls(SECOND_SHA, 5));
+    expect(h.github.bodies('POST', `${REPO_PATH}/check-runs`)).toEqual([createCheckRunBody(SECOND_SHA)]);
+    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(SECOND_SHA, [PY_PATH])]);
+    const reviews = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
+    expect(reviews).toEqual([
+      {
+        commit_id: SECOND_SHA,
+        event: 'COMMENT',
+        body: `asyncguard found 7 asyncio problems in the functions this push touched; 2 are commented inline. 5 more are listed in the check run. ([check run](https://github.com/Codertocat/Hello-World/runs/5))`,
+        comments: fresh.map(commentOf),
+      },
+    ]);
+    reviews[0]!.comments.forEach((comment, i) => expectCommentBody(comment.body, fresh[i]!));
+    // The re-posted requests.get comment carries the same fingerprint as the first push's.
+    expect(markerOf(reviews[0]!.comments[0]!.body)).toBe(markerOf(quoted.body));
+
+    const updates = h.github.bodies('PATCH', checkRunPath(5)) as CheckRunUpdate[];
+    expect(updates).toEqual([
+      {
+        status: 'completed',
+        conclusion: 'failure',
+        completed_at: ISO_TIME,
+        output: { title: expect.stringMatching(/^7 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: expected.map(annotationOf) },
+      },
+    ]);
+    expect(updates[0]!.output.summary).toContain('\nReview comments: 2 new, 2 already on the pull request.\n');
+  });
+
+  it('sends NO review request when every commentable finding already has a bot comment', async () => {
+    const first = await firstPush();
+    // Push 2: the new heartbeat finding is commented.
+    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, postedComments(first, 100));
+    await h.deliver('pull_request', synchronizePayload(HEAD_SHA, SECOND_SHA));
+    const [second] = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
+    expect(second!.comments.map((c) => c.line)).toEqual([lineOf(SECOND_PUSH, "requests.put(f'{registry_url}/leases/{lease}'")]);
+    h.github.requests.length = 0;
+
+    // Push 3 changes no Python: the same findings, all commented by now.
+    mockFindCheckRun(h.github, THIRD_SHA);
+    mockCreateCheckRun(h.github, THIRD_SHA, 6);
+    mockListFiles(h.github, [
+      changedFile(PY_PATH, 'modified', githubPatch('second-push.patch')),
+      changedFile('README.md', 'modified', '@@ -1,3 +1,4 @@\n # aioservice\n \n+Stream helpers and a registry client.\n A small service client.'),
+    ]);
+    mockReadBlobs(h.github, [SECOND_PUSH]);
+    mockListReviewComments(h.github, [...postedComments(first, 100), ...postedComments(second!, 110)]);
+    mockUpdateCheckRun(h.github, THIRD_SHA, 1, 6);
+
+    await h.deliver('pull_request', synchronizePayload(SECOND_SHA, THIRD_SHA));
+
+    expect(h.github.calls()).toEqual(reviewCalls(THIRD_SHA, 6, false));
+    const updates = h.github.bodies('PATCH', checkRunPath(6)) as CheckRunUpdate[];
+    expect(updates).toEqual([
+      {
+        status: 'completed',
+        conclusion: 'failure',
+        completed_at: ISO_TIME,
+        output: { title: expect.stringMatching(/^7 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: secondPushFindings().map(annotationOf) },
+      },
+    ]);
+    expect(updates[0]!.output.summary).toContain('\nReview comments: 0 new, 4 already on the pull request.\n');
+  });
+});
+
+describe('redelivered and concurrent pull_request.opened', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await setUpProbot();
+  });
+  afterEach(async () => {
+    await h.finish();
+  });
+
+  it('a redelivery after the review completed finds the completed check run and creates or posts nothing', async () => {
+    h.github.installationToken(INSTALLATION_ID);
+    mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+    const payload = openedPayload();
+    await h.deliver('pull_request', payload, 'a1b2c3d4-0000-11ef-8000-000000000001');
+    expect(h.github.bodies('POST', reviewsOf())).toHaveLength(1);
+    h.github.requests.length = 0;
+
+    mockFindCheckRun(h.github, HEAD_SHA, [checkRun(CHECK_RUN_ID, HEAD_SHA, 'completed', 'failure')]);
+    // A redelivery keeps the delivery id.
+    await h.deliver('pull_request', payload, 'a1b2c3d4-0000-11ef-8000-000000000001');
+
+    expect(h.github.calls()).toEqual([`GET ${checkRunsOfHead(HEAD_SHA)}`]);
+  });
+
+  it('a redelivery while the first review is still queued or running is not reviewed twice', async () => {
+    h.github.installationToken(INSTALLATION_ID);
+    mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+    const payload = openedPayload();
+    const event = { id: 'a1b2c3d4-0000-11ef-8000-000000000002', name: 'pull_request', payload } as Parameters<Harness['probot']['receive']>[0];
+    await Promise.all([h.probot.receive(event), h.probot.receive(event)]);
+    await h.asyncguard.idle();
+
+    expect(h.github.calls()).toEqual([`POST /app/installations/${INSTALLATION_ID}/access_tokens`, ...reviewCalls(HEAD_SHA)]);
+  });
+});
+
