@@ -90,6 +90,7 @@ function describeTouched(root: SyntaxNode, touches: (n: SyntaxNode) => boolean):
   }
   const statements = (container: SyntaxNode, owner: string) => {
     for (const child of container.namedChildren) {
+      if (child.type === 'comment') continue; // a comment is not a statement to review
       const definition = child.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
       if (definition?.type === 'function_definition') continue;
       if (definition?.type === 'class_definition') {

@@ -80,3 +80,11 @@ describe('touchedScopes', () => {
     expect(touchedScopes([19]).includes(inner)).toBe(false);
   });
 });
+
+describe('touchedScopes on comment lines', () => {
+  it('does not count an added module-level comment as a touched statement', () => {
+    const commented = parsePython('c.py', 'import os\n# a new comment\nX = 1\n');
+    expect(touchedScopes([2]).describe(commented)).toEqual([]);
+    expect(touchedScopes([3]).describe(commented).map((s) => s.kind)).toEqual(['statement']);
+  });
+});
