@@ -71,7 +71,7 @@ export function renderComment(finding: FingerprintedFinding, rule: Rule, withSug
     '',
     `📖 ${citationLinks(rule.meta.cites)}`,
     '',
-    `<sub>Reply \`/asyncguard explain ${rule.meta.id}\` for the full explanation. Silence with \`# noqa: ${rule.meta.aliases[0] ?? rule.meta.id}\`.</sub>`,
+    `<sub>The full explanation: the rule link above, or \`npx asyncguard explain ${rule.meta.id}\`.</sub>`,
     fingerprintMarker(finding.fingerprint),
   );
   return parts.join('\n');
