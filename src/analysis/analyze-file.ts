@@ -23,7 +23,7 @@ export interface FileAnalysis {
   touched: TouchedScope[];
   /** 1-based lines where the parser recovered from a syntax error. */
   syntaxErrorLines: number[];
-  /** Set when the file could not be analysed at all; the message is for humans. */
+  /** Why the file could not be analysed at all, for humans (the path is not repeated in it). */
   skipped?: string;
 }
 
@@ -31,10 +31,10 @@ export interface FileAnalysis {
 export function analyzeFile(input: FileInput): FileAnalysis {
   const empty = { path: input.path, findings: [], touched: [], syntaxErrorLines: [] };
   if (input.source.length > MAX_SOURCE_CHARS) {
-    return { ...empty, skipped: `${input.path} is larger than ${MAX_SOURCE_CHARS.toLocaleString('en')} characters; not analysed` };
+    return { ...empty, skipped: `larger than ${MAX_SOURCE_CHARS.toLocaleString('en')} characters; not analysed` };
   }
   if (input.source.includes('\u0000')) {
-    return { ...empty, skipped: `${input.path} contains NUL bytes (binary?); not analysed` };
+    return { ...empty, skipped: `contains NUL bytes (binary?); not analysed` };
   }
   try {
     const file = parsePython(input.path, input.source);
@@ -51,6 +51,6 @@ export function analyzeFile(input: FileInput): FileAnalysis {
       syntaxErrorLines: file.errorRows.map((row) => row + 1),
     };
   } catch (error) {
-    return { ...empty, skipped: `${input.path} could not be analysed: ${(error as Error).message}` };
+    return { ...empty, skipped: `could not be analysed: ${(error as Error).message}` };
   }
 }

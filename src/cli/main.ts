@@ -124,7 +124,7 @@ function report(analyses: FileAnalysis[], format: 'text' | 'json', io: Io): numb
   const findings = analyses.flatMap((analysis) => analysis.findings);
   if (format === 'json') io.stdout(`${JSON.stringify(findings.map(jsonFinding), null, 2)}\n`);
   else io.stdout(textReport(analyses, RULES_BY_ID));
-  for (const analysis of analyses) if (analysis.skipped && format === 'json') io.stderr(`asyncguard: ${analysis.skipped}\n`);
+  for (const analysis of analyses) if (analysis.skipped && format === 'json') io.stderr(`asyncguard: ${analysis.path}: skipped: ${analysis.skipped}\n`);
   return findings.some((finding) => finding.severity === 'error') ? 1 : 0;
 }
 

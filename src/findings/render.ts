@@ -85,6 +85,12 @@ export function renderReviewBody(posted: number, total: number, checkRunUrl?: st
   return `asyncguard found ${plural(total, 'asyncio problem')} in the functions this push touched; ${posted} ${posted === 1 ? 'is' : 'are'} commented inline.${more}${link}`;
 }
 
+/** Something about one file the reader of the check run should know (not read, partly parsed). */
+export interface FileNote {
+  path: string;
+  text: string;
+}
+
 export interface CheckSummaryInput {
   findings: readonly FingerprintedFinding[];
   rulesById: ReadonlyMap<string, Rule>;
@@ -93,7 +99,7 @@ export interface CheckSummaryInput {
   newComments: number;
   alreadyCommented: number;
   overflow: readonly FingerprintedFinding[];
-  notes: readonly string[];
+  notes: readonly FileNote[];
 }
 
 export interface CheckOutput {
@@ -125,7 +131,7 @@ export function renderCheckOutput(input: CheckSummaryInput): CheckOutput {
     );
     if (input.overflow.length > 0) {
       lines.push('', `Not commented inline (comment limit reached), see the annotations:`);
-      for (const f of input.overflow) lines.push(`- \`${f.path}:${f.line}\` ${f.ruleId} ${escapeMarkdown(f.message)}`);
+      for (const f of input.overflow) lines.push(`- ${inlineCode(`${f.path}:${f.line}`)} ${f.ruleId} ${escapeMarkdown(f.message)}`);
     }
     const cited = new Map<string, SkillSection>();
     for (const finding of findings) {
@@ -135,7 +141,7 @@ export function renderCheckOutput(input: CheckSummaryInput): CheckOutput {
     }
     lines.push('', `Skill sections behind these findings: ${citationLinks([...cited.values()])}`);
   }
-  for (const note of input.notes) lines.push('', `> ${note}`);
+  for (const note of input.notes) lines.push('', `> ${inlineCode(note.path)}: ${escapeMarkdown(note.text)}`);
   return { title: truncate(title, 255), summary: truncate(lines.join('\n'), CHECK_OUTPUT_MAX_CHARS) };
 }
 

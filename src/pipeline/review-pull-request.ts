@@ -4,6 +4,7 @@ import { diffTexts, isCommentable, parsePatch, type FileDiff } from '../diff/pat
 import { fingerprintAll, type FingerprintedFinding } from '../findings/fingerprint.js';
 import {
   renderCheckOutput,
+  type FileNote,
   renderComment,
   renderFailureOutput,
   renderNoPythonOutput,
@@ -11,7 +12,7 @@ import {
 } from '../findings/render.js';
 import { DEFAULT_MAX_COMMENTS, selectComments, type CommentOn } from '../findings/select.js';
 import { RULES } from '../rules/registry.js';
-import type { Rule, Severity } from '../rules/types.js';
+import type { Rule, Severity, Suggestion } from '../rules/types.js';
 import type { Annotation, ChangedFile, CheckRunHandle, Conclusion, InlineComment, PullRequestRef, ReviewGateway } from './ports.js';
 
 export type FailOn = Exclude<Severity, 'off'> | 'never';
@@ -100,12 +101,12 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: Required<
   const diffs = await diffsOf(changed, heads, pr, gateway);
 
   // 4-5. scope and rules, off the event loop.
-  const notes: string[] = [];
+  const notes: FileNote[] = [];
   const inputs: FileInput[] = [];
   for (const file of changed) {
     const source = heads.get(file.path);
     if (source == null) {
-      notes.push(`\`${file.path}\` could not be read at ${pr.headSha.slice(0, 7)} (not text?); not analysed.`);
+      notes.push({ path: file.path, text: `could not be read at ${pr.headSha.slice(0, 7)} (not text?); not analysed.` });
       continue;
     }
     inputs.push({ path: file.path, source, addedLines: diffs.get(file.path)!.addedLines });
@@ -115,12 +116,12 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: Required<
 
   // 6. findings: fingerprints, and which become review comments.
   const findings = fingerprintAll(analyses.flatMap((analysis) => analysis.findings));
-  const posted = findings.length > 0 ? await gateway.postedFingerprints() : new Set<string>();
-  const selection = selectComments(findings, diffs, {
-    commentOn: settings.commentOn,
-    maxComments: settings.maxComments,
-    alreadyPosted: posted,
-  });
+  const options = { commentOn: settings.commentOn, maxComments: settings.maxComments };
+  const candidates = selectComments(findings, diffs, { ...options, alreadyPosted: new Set() });
+  // The bot's earlier comments matter only when some finding could become a comment.
+  const commentable = candidates.comments.length + candidates.overflow.length > 0;
+  const posted = commentable ? await gateway.postedFingerprints() : new Set<string>();
+  const selection = selectComments(findings, diffs, { ...options, alreadyPosted: posted });
 
   // 7. publish: one review, then the completed check run with every finding as an annotation.
   if (selection.comments.length > 0) {
@@ -167,32 +168,40 @@ async function diffsOf(
   return diffs;
 }
 
-function analysisNotes(analyses: readonly FileAnalysis[]): string[] {
-  const notes: string[] = [];
+function analysisNotes(analyses: readonly FileAnalysis[]): FileNote[] {
+  const notes: FileNote[] = [];
   for (const analysis of analyses) {
-    if (analysis.skipped) notes.push(analysis.skipped);
+    if (analysis.skipped) notes.push({ path: analysis.path, text: `${analysis.skipped}.` });
     else if (analysis.syntaxErrorLines.length > 0) {
       const lines = analysis.syntaxErrorLines.slice(0, 5).join(', ');
-      notes.push(`\`${analysis.path}\` has syntax errors (line ${lines}); the parts that parse were analysed.`);
+      notes.push({ path: analysis.path, text: `has syntax errors (line ${lines}); the parts that parse were analysed.` });
     }
   }
   return notes;
 }
 
-/** A suggestion is only offered when it covers exactly the commented lines, inside one hunk. */
 function inlineComment(finding: FingerprintedFinding, diff: FileDiff): InlineComment {
   const rule = RULES_BY_ID.get(finding.ruleId)!;
-  const suggestion = finding.suggestion;
-  const fits =
-    suggestion !== undefined &&
-    suggestion.line === finding.line &&
-    isCommentable(diff, suggestion.endLine, suggestion.line) &&
-    (suggestion.endLine === suggestion.line || diff.diffLines.filter((l) => l >= suggestion.line && l <= suggestion.endLine).length === suggestion.endLine - suggestion.line + 1);
-  const body = renderComment(finding, rule, fits);
-  if (fits && suggestion.endLine > suggestion.line) {
+  const suggestion = suggestionThatFits(finding, diff);
+  const body = renderComment(finding, rule, suggestion !== undefined);
+  if (suggestion && suggestion.endLine > suggestion.line) {
     return { path: finding.path, startLine: suggestion.line, line: suggestion.endLine, body };
   }
   return { path: finding.path, line: finding.line, body };
+}
+
+/**
+ * A suggestion replaces exactly the lines its comment covers, so it is offered only when it
+ * starts on the finding's line and every line it replaces is in one hunk of the diff.
+ */
+function suggestionThatFits(finding: FingerprintedFinding, diff: FileDiff): Suggestion | undefined {
+  const suggestion = finding.suggestion;
+  if (!suggestion || suggestion.line !== finding.line) return undefined;
+  if (!isCommentable(diff, suggestion.endLine, suggestion.line)) return undefined;
+  for (let line = suggestion.line; line <= suggestion.endLine; line++) {
+    if (!diff.diffLines.includes(line)) return undefined;
+  }
+  return suggestion;
 }
 
 function annotationOf(finding: FingerprintedFinding): Annotation {

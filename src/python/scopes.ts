@@ -45,7 +45,7 @@ function spanOf(node: SyntaxNode): SyntaxNode {
 }
 
 /** The innermost function around `node`, or else its module-level / class-body statement. */
-export function scopeSpan(node: SyntaxNode): SyntaxNode {
+function scopeSpan(node: SyntaxNode): SyntaxNode {
   let statement = node;
   for (let current: SyntaxNode | null = node; current; current = current.parent) {
     if (current.type === 'function_definition') return spanOf(current);

@@ -195,7 +195,7 @@ function typeOfName(ctx: RuleContext, name: string, depth: number): string | nul
 }
 
 /** `Path`, `httpx.Client | None`, `Optional[httpx.Client]` -> the type; null otherwise. */
-export function annotationType(ctx: RuleContext, annotation: SyntaxNode): string | null {
+function annotationType(ctx: RuleContext, annotation: SyntaxNode): string | null {
   let node = annotation;
   for (let i = 0; i < MAX_INFERENCE_DEPTH; i++) {
     node = unparenthesize(node);

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setUpProbot, type Harness } from '../helpers/probot.js';
+import { describe, expect, it } from 'vitest';
+import { useProbotHarness } from '../helpers/probot.js';
 import {
   checkRunPath,
   checkRunsOfHead,
@@ -16,13 +16,7 @@ import {
 } from './support.js';
 
 describe('GitHub failing mid-review', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await setUpProbot();
-  });
-  afterEach(async () => {
-    await h.finish();
-  });
+  const h = useProbotHarness();
 
   it('pulls.listFiles answers 500: the check run is still completed, neutral, saying the review could not finish', async () => {
     const payload = webhookExample('pull_request', 'opened');

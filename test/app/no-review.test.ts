@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setUpProbot, type Harness } from '../helpers/probot.js';
+import { describe, expect, it } from 'vitest';
+import { useProbotHarness } from '../helpers/probot.js';
 import {
   changedFile,
   checkRunPath,
@@ -18,13 +18,7 @@ import {
 } from './support.js';
 
 describe('pull requests with nothing to review', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await setUpProbot();
-  });
-  afterEach(async () => {
-    await h.finish();
-  });
+  const h = useProbotHarness();
 
   it('a draft pull request: no request at all', async () => {
     const payload = webhookExample('pull_request', 'opened');

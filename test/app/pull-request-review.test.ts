@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { analyzeFile } from '../../src/analysis/analyze-file.js';
-import { setUpProbot, type Harness } from '../helpers/probot.js';
+import { useProbotHarness, type Harness } from '../helpers/probot.js';
 import {
   AFTER,
   afterFindings,
@@ -93,13 +93,7 @@ function postedComments(review: ReviewBody, firstId: number) {
 }
 
 describe('pull_request.opened', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await setUpProbot();
-  });
-  afterEach(async () => {
-    await h.finish();
-  });
+  const h = useProbotHarness();
 
   it('creates the check run, posts ONE review on added lines only, and completes failure with every touched finding annotated', async () => {
     const expected = afterFindings();
@@ -153,13 +147,7 @@ describe('pull_request.opened', () => {
 });
 
 describe('pull_request.synchronize', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await setUpProbot();
-  });
-  afterEach(async () => {
-    await h.finish();
-  });
+  const h = useProbotHarness();
 
   /** Push 1: the opened pull request is reviewed; returns the review it posted. */
   async function firstPush(): Promise<ReviewBody> {
@@ -253,13 +241,7 @@ describe('pull_request.synchronize', () => {
 });
 
 describe('redelivered and concurrent pull_request.opened', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await setUpProbot();
-  });
-  afterEach(async () => {
-    await h.finish();
-  });
+  const h = useProbotHarness();
 
   it('a redelivery after the review completed finds the completed check run and creates or posts nothing', async () => {
     h.github.installationToken(INSTALLATION_ID);

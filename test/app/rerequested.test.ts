@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setUpProbot, type Harness } from '../helpers/probot.js';
+import { describe, expect, it } from 'vitest';
+import { useProbotHarness } from '../helpers/probot.js';
 import {
   AFTER,
   afterFindings,
@@ -31,13 +31,7 @@ import {
 } from './support.js';
 
 describe('check_suite.rerequested', () => {
-  let h: Harness;
-  beforeEach(async () => {
-    h = await setUpProbot();
-  });
-  afterEach(async () => {
-    await h.finish();
-  });
+  const h = useProbotHarness();
 
   it('a fork pull request (empty pull_requests): finds the open PR by head SHA and reviews it with a NEW check run', async () => {
     const payload = webhookExample('check_suite', 'rerequested');

@@ -106,9 +106,10 @@ async def fine():
       Buffer.from('"\n\nasync def f():\n    time.sleep(1)\n'),
     ]);
     const dir = tempDir({ 'legacy.py': latin1, 'junk.py': Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a]) });
-    const { stdout } = await cli(['check', '--format', 'json', '.'], dir);
+    const { stdout, stderr } = await cli(['check', '--format', 'json', '.'], dir);
     const findings = JSON.parse(stdout);
     expect(findings).toEqual([expect.objectContaining({ path: 'legacy.py', line: 6, ruleId: 'AG101' })]);
+    expect(stderr).toBe('asyncguard: junk.py: skipped: contains NUL bytes (binary?); not analysed\n');
   });
 });
 

@@ -9,7 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import nock from 'nock';
 import { pino } from 'pino';
 import { Probot, ProbotOctokit } from 'probot';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { inlineAnalyzer } from '../../src/analysis/analyzer.js';
 import { createAsyncguard, type Asyncguard } from '../../src/app.js';
 
@@ -142,6 +142,30 @@ export interface Harness {
 }
 
 let deliveries = 0;
+
+/**
+ * For a describe block: a fresh Probot before each test, and `finish` (nothing unexpected, no
+ * pending mocks, no errors logged) after it. The returned harness stands for the current test's.
+ */
+export function useProbotHarness(): Harness {
+  let current: Harness | undefined;
+  beforeEach(async () => {
+    current = await setUpProbot();
+  });
+  afterEach(async () => {
+    try {
+      await current?.finish();
+    } finally {
+      current = undefined;
+    }
+  });
+  return new Proxy({} as Harness, {
+    get(_target, key) {
+      if (!current) throw new Error('the Probot harness is only there inside a test');
+      return Reflect.get(current, key);
+    },
+  });
+}
 
 export async function setUpProbot(): Promise<Harness> {
   nock.disableNetConnect();
