@@ -2,7 +2,7 @@ import { parsePython } from '../python/parser.js';
 import { touchedScopes, WHOLE_FILE, type TouchedScope } from '../python/scopes.js';
 import { runRules } from '../rules/engine.js';
 import { RULES } from '../rules/registry.js';
-import type { Finding, Severity } from '../rules/types.js';
+import type { Finding, RuleSettings, Severity } from '../rules/types.js';
 
 /** Files larger than this are not parsed: the summary says so instead of stalling a worker. */
 export const MAX_SOURCE_CHARS = 2_000_000;
@@ -15,6 +15,8 @@ export interface FileInput {
   addedLines: number[] | 'all';
   /** Severity per rule id; rules not listed keep their default. */
   severities?: Record<string, Severity>;
+  /** Team settings the rules read (configured blocking calls, Python version). */
+  settings?: RuleSettings;
 }
 
 export interface FileAnalysis {
@@ -43,6 +45,7 @@ export function analyzeFile(input: FileInput): FileAnalysis {
     const findings = runRules(file, RULES, {
       scopes,
       severityOf: (rule) => severities[rule.meta.id] ?? rule.meta.severity,
+      ...(input.settings ? { settings: input.settings } : {}),
     });
     return {
       path: input.path,

@@ -21,6 +21,11 @@ export interface ImportTable {
   builtin(name: string): string | null;
   /** Names bound in one scope (module, class body, def, lambda) and how, for light inference. */
   bindingsIn(scope: SyntaxNode): ReadonlyMap<string, readonly Binding[]>;
+  /**
+   * Instance attributes a class's methods assign through their first parameter (`self.q = ...`,
+   * `self.q: asyncio.Queue = ...`), in any method, for light inference of `self.q.get()`.
+   */
+  attributesOf(classDefinition: SyntaxNode): ReadonlyMap<string, readonly Binding[]>;
 }
 
 export type BindingKind =
@@ -52,6 +57,8 @@ export interface Binding {
   decorators?: string[];
   /** import: the dotted name imported. */
   target?: string;
+  /** Instance attributes: the method whose body assigns it (its scope resolves the value). */
+  method?: SyntaxNode;
 }
 
 /**
@@ -118,11 +125,15 @@ class BindingCollector {
   private readonly decoratorsOf = new Map<number, string[]>();
   private wildcard = false;
   private readonly stack: Map<string, Binding[]>[] = [];
+  /** Per stack entry: the scope node, and for a method its class and first parameter name. */
+  private readonly owners: { node: SyntaxNode; classNode?: SyntaxNode; self?: string }[] = [];
+  private readonly attributes = new Map<number, Map<string, Binding[]>>();
 
   constructor(private readonly root: SyntaxNode) {}
 
   run(): void {
     this.stack.push(this.scopeMap(this.root));
+    this.owners.push({ node: this.root });
     // Scope nodes entered, by cursor depth, so they are left at the right time.
     const entered: number[] = [];
     const cursor = this.root.walk();
@@ -138,6 +149,7 @@ class BindingCollector {
         if (entered.length && entered[entered.length - 1] === depth) {
           entered.pop();
           this.stack.pop();
+          this.owners.pop();
         }
         if (cursor.gotoNextSibling()) break;
         if (!cursor.gotoParent()) return;
@@ -147,7 +159,7 @@ class BindingCollector {
   }
 
   table(): ImportTable {
-    const { imports, moduleRebound, boundAnywhere, scopes } = this;
+    const { imports, moduleRebound, boundAnywhere, scopes, attributes } = this;
     const wildcard = this.wildcard;
     return {
       resolve(dotted: string): string | null {
@@ -168,6 +180,9 @@ class BindingCollector {
       },
       bindingsIn(scope: SyntaxNode) {
         return scopes.get(scope.id) ?? EMPTY;
+      },
+      attributesOf(classDefinition: SyntaxNode) {
+        return attributes.get(classDefinition.id) ?? EMPTY;
       },
     };
   }
@@ -226,7 +241,13 @@ class BindingCollector {
         } else {
           this.bind(name, { kind: 'class', definition: node, decorators });
         }
+        const parent = this.owners[this.owners.length - 1]!;
         this.stack.push(this.scopeMap(node));
+        this.owners.push(
+          type === 'function_definition' && parent.node.type === 'class_definition'
+            ? { node, classNode: parent.node, self: firstParameter(node, decorators) }
+            : { node },
+        );
         entered.push(depth);
         if (type === 'function_definition') this.parameters(node.childForFieldName('parameters'));
         return true;
@@ -234,6 +255,7 @@ class BindingCollector {
       case 'lambda': {
         const node = cursor.currentNode;
         this.stack.push(this.scopeMap(node));
+        this.owners.push({ node });
         entered.push(depth);
         this.parameters(node.childForFieldName('parameters'));
         return true;
@@ -366,6 +388,24 @@ class BindingCollector {
     }
   }
 
+  /** `self.x = value` in a method: an attribute binding of the method's class. */
+  private instanceAttribute(target: SyntaxNode, value: SyntaxNode | undefined, kind: BindingKind, annotation?: SyntaxNode): void {
+    const owner = this.owners[this.owners.length - 1]!;
+    if (!owner.classNode || !owner.self) return;
+    const object = target.childForFieldName('object');
+    const attribute = target.childForFieldName('attribute');
+    if (object?.type !== 'identifier' || object.text !== owner.self || attribute?.type !== 'identifier') return;
+    let map = this.attributes.get(owner.classNode.id);
+    if (!map) {
+      map = new Map();
+      this.attributes.set(owner.classNode.id, map);
+    }
+    const binding: Binding = { kind, method: owner.node, ...(value ? { value } : {}), ...(annotation ? { annotation } : {}) };
+    const list = map.get(attribute.text);
+    if (list) list.push(binding);
+    else map.set(attribute.text, [binding]);
+  }
+
   private asPattern(pattern: SyntaxNode, kind: 'with' | 'except'): void {
     const alias = pattern.childForFieldName('alias');
     const value = pattern.namedChild(0) ?? undefined;
@@ -401,12 +441,24 @@ class BindingCollector {
         case 'as_pattern_target':
           for (const child of node.namedChildren) work.push([child, undefined]);
           break;
+        case 'attribute':
+          this.instanceAttribute(node, bound, kind, annotation);
+          break;
         default:
-          // attribute / subscript targets bind no name.
+          // subscript targets bind no name.
           break;
       }
     }
   }
+}
+
+/** The first parameter's name of a method that has a `self`/`cls` (not a staticmethod). */
+function firstParameter(definition: SyntaxNode, decorators: readonly string[]): string | undefined {
+  if (decorators.includes('staticmethod')) return undefined;
+  const first = definition.childForFieldName('parameters')?.namedChildren[0];
+  if (first?.type === 'identifier') return first.text;
+  if (first?.type === 'typed_parameter') return first.namedChildren.find((c) => c.type === 'identifier')?.text;
+  return undefined;
 }
 
 function isStarred(node: SyntaxNode): boolean {

@@ -1,7 +1,7 @@
 import { buildImportTable } from '../python/imports.js';
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { TouchedScopes } from '../python/scopes.js';
-import type { Finding, NameLookup, Report, Rule, RuleContext, ScopeState, Severity } from './types.js';
+import { DEFAULT_RULE_SETTINGS, type Finding, type NameLookup, type Report, type Rule, type RuleContext, type RuleSettings, type ScopeState, type Severity } from './types.js';
 import { dottedName } from './util.js';
 
 export interface RunOptions {
@@ -13,6 +13,8 @@ export interface RunOptions {
    * this hears about it (tests make it fatal).
    */
   onRuleError?: (rule: Rule, error: unknown) => void;
+  /** Team settings the rules read; defaults when absent. */
+  settings?: RuleSettings;
 }
 
 type Handler = (node: SyntaxNode) => void;
@@ -100,6 +102,7 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     const context: RuleContext = {
       file,
       imports,
+      settings: options.settings ?? DEFAULT_RULE_SETTINGS,
       scope: top,
       scopeChain: () => chain,
       inAsyncCode: () => top().kind === 'async-def',

@@ -67,9 +67,20 @@ export interface NameLookup {
   bindings: readonly Binding[];
 }
 
+/** What a team configured that rules read (`.github/asyncguard.yml`, CLI flags). Plain data. */
+export interface RuleSettings {
+  /** ASYNC200-style blocking calls: a dotted name or glob (`myapp.db.query`, `legacy.*`) and the fix to suggest. */
+  blockingCalls: readonly { pattern: string; suggestion: string }[];
+  /** The Python the code targets, `3.11`; null when unknown (rules then assume the oldest supported). */
+  pythonVersion: string | null;
+}
+
+export const DEFAULT_RULE_SETTINGS: RuleSettings = { blockingCalls: [], pythonVersion: null };
+
 export interface RuleContext {
   readonly file: ParsedFile;
   readonly imports: ImportTable;
+  readonly settings: RuleSettings;
   /** Innermost scope around the node being visited. */
   scope(): ScopeState;
   /**

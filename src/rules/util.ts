@@ -101,9 +101,52 @@ export const HTTPX_CLIENT = 'httpx.Client';
 export const URLLIB3_POOL = 'urllib3.PoolManager';
 export const EVENT_LOOP = 'asyncio.AbstractEventLoop';
 export const TASK_GROUP = 'asyncio.TaskGroup';
+// Synchronisation and queues: threading's block the thread, asyncio's are coroutine methods.
+export const THREADING_LOCK = 'threading.Lock';
+export const THREADING_EVENT = 'threading.Event';
+export const THREADING_CONDITION = 'threading.Condition';
+export const THREADING_SEMAPHORE = 'threading.Semaphore';
+export const SYNC_QUEUE = 'queue.Queue';
+export const ASYNCIO_QUEUE = 'asyncio.Queue';
+export const ASYNCIO_LOCK = 'asyncio.Lock';
+export const ASYNCIO_EVENT = 'asyncio.Event';
+export const ASYNCIO_CONDITION = 'asyncio.Condition';
+export const ASYNCIO_SEMAPHORE = 'asyncio.Semaphore';
+// Async HTTP clients (to be used with `async with` and awaited) and executors.
+export const AIOHTTP_SESSION = 'aiohttp.ClientSession';
+export const HTTPX_ASYNC_CLIENT = 'httpx.AsyncClient';
+export const THREAD_POOL = 'concurrent.futures.ThreadPoolExecutor';
+export const PROCESS_POOL = 'concurrent.futures.ProcessPoolExecutor';
+
+/** Classes whose constructor, and whose annotation, give a value of a known type (with aliases). */
+const CLASSES: Record<string, string> = {
+  'threading.Lock': THREADING_LOCK,
+  'threading.RLock': THREADING_LOCK,
+  'threading.Event': THREADING_EVENT,
+  'threading.Condition': THREADING_CONDITION,
+  'threading.Semaphore': THREADING_SEMAPHORE,
+  'threading.BoundedSemaphore': THREADING_SEMAPHORE,
+  'queue.Queue': SYNC_QUEUE,
+  'queue.LifoQueue': SYNC_QUEUE,
+  'queue.PriorityQueue': SYNC_QUEUE,
+  'queue.SimpleQueue': SYNC_QUEUE,
+  'asyncio.Queue': ASYNCIO_QUEUE,
+  'asyncio.LifoQueue': ASYNCIO_QUEUE,
+  'asyncio.PriorityQueue': ASYNCIO_QUEUE,
+  'asyncio.Lock': ASYNCIO_LOCK,
+  'asyncio.Event': ASYNCIO_EVENT,
+  'asyncio.Condition': ASYNCIO_CONDITION,
+  'asyncio.Semaphore': ASYNCIO_SEMAPHORE,
+  'asyncio.BoundedSemaphore': ASYNCIO_SEMAPHORE,
+  'aiohttp.ClientSession': AIOHTTP_SESSION,
+  'httpx.AsyncClient': HTTPX_ASYNC_CLIENT,
+  'concurrent.futures.ThreadPoolExecutor': THREAD_POOL,
+  'concurrent.futures.ProcessPoolExecutor': PROCESS_POOL,
+};
 
 /** Calls (resolved) whose result is of a known type. */
 const CONSTRUCTORS: Record<string, string> = {
+  ...CLASSES,
   'pathlib.Path': PATH,
   'pathlib.PosixPath': PATH,
   'pathlib.WindowsPath': PATH,
@@ -126,6 +169,7 @@ const CONSTRUCTORS: Record<string, string> = {
 
 /** Annotations (resolved) naming a known type. */
 const ANNOTATIONS: Record<string, string> = {
+  ...CLASSES,
   'pathlib.Path': PATH,
   'pathlib.PosixPath': PATH,
   'pathlib.WindowsPath': PATH,
@@ -169,6 +213,7 @@ export function typeOf(ctx: RuleContext, expression: SyntaxNode, depth = 0): str
       const attribute = node.childForFieldName('attribute')?.text;
       const object = node.childForFieldName('object');
       if (attribute === 'parent' && object && typeOf(ctx, object, depth + 1) === PATH) return PATH;
+      if (attribute && object?.type === 'identifier') return typeOfInstanceAttribute(ctx, object.text, attribute, depth);
       return null;
     }
     case 'identifier':
@@ -194,6 +239,48 @@ function typeOfName(ctx: RuleContext, name: string, depth: number): string | nul
   return agreed;
 }
 
+/**
+ * `self.q` inside a method, where every assignment to `self.q` in the class's methods (and any
+ * class-body annotation `q: asyncio.Queue`) agrees on one known type.
+ */
+function typeOfInstanceAttribute(ctx: RuleContext, self: string, attribute: string, depth: number): string | null {
+  const chain = ctx.scopeChain();
+  let method = -1;
+  for (let i = chain.length - 1; i > 0; i--) {
+    if (chain[i]!.kind === 'def' || chain[i]!.kind === 'async-def') {
+      method = i;
+      break;
+    }
+    if (chain[i]!.kind !== 'lambda') return null;
+  }
+  if (method < 1 || chain[method - 1]!.kind !== 'class') return null;
+  const definition = chain[method]!.node;
+  const classNode = chain[method - 1]!.node;
+  const first = definition.childForFieldName('parameters')?.namedChildren[0];
+  const firstName = first?.type === 'typed_parameter' ? first.namedChildren.find((c) => c.type === 'identifier')?.text : first?.text;
+  if (firstName !== self || first?.type === 'default_parameter') return null;
+  // `self` rebound inside the method is no longer the instance.
+  if ((ctx.imports.bindingsIn(definition).get(self) ?? []).some((b) => b.kind !== 'param')) return null;
+  const bindings = [
+    ...(ctx.imports.attributesOf(classNode).get(attribute) ?? []),
+    ...(ctx.imports.bindingsIn(classNode).get(attribute) ?? []).filter((b) => b.kind === 'annotation'),
+  ];
+  if (bindings.length === 0) return null;
+  let agreed: string | null = null;
+  for (const binding of bindings) {
+    let type: string | null = null;
+    if (binding.annotation) type = annotationType(ctx, binding.annotation);
+    else if (binding.value?.type === 'identifier' && binding.method) {
+      // `self.q = q` where the method's parameter `q` is annotated.
+      const param = (ctx.imports.bindingsIn(binding.method).get(binding.value.text) ?? []).find((b) => b.kind === 'param');
+      type = param?.annotation ? annotationType(ctx, param.annotation) : null;
+    } else if (binding.value && binding.value.type !== 'identifier') type = typeOf(ctx, binding.value, depth + 1);
+    if (!type || (agreed && agreed !== type)) return null;
+    agreed = type;
+  }
+  return agreed;
+}
+
 /** `Path`, `httpx.Client | None`, `Optional[httpx.Client]` -> the type; null otherwise. */
 function annotationType(ctx: RuleContext, annotation: SyntaxNode): string | null {
   let node = annotation;
@@ -211,6 +298,8 @@ function annotationType(ctx: RuleContext, annotation: SyntaxNode): string | null
     if (node.type === 'generic_type' || node.type === 'subscript') {
       const head = node.type === 'subscript' ? node.childForFieldName('value') : node.namedChild(0);
       const resolved = head ? ctx.resolveName(head) : null;
+      // `asyncio.Queue[int]`, `queue.Queue[str]`: the generic class itself.
+      if (resolved && CLASSES[resolved]) return CLASSES[resolved];
       if (resolved !== 'typing.Optional') return null;
       const inner = node.type === 'subscript' ? node.childForFieldName('subscript') : node.namedChild(1)?.namedChild(0);
       if (!inner) return null;

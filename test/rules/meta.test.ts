@@ -39,7 +39,7 @@ describe('rule registry', () => {
       expect(rule.meta.id).toMatch(/^AG[1-5]\d\d$/);
       expect(rule.meta.slug).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(rule.meta.family, rule.meta.id).toBe(FAMILY_OF_HUNDREDS[rule.meta.id[2]!]);
-      for (const alias of rule.meta.aliases) expect(alias).toMatch(/^(ASYNC|RUF|S)\d+$/);
+      for (const alias of rule.meta.aliases) expect(alias).toMatch(/^(ASYNC|RUF|S|PLE|F)\d+$/);
     }
   });
 
