@@ -21,13 +21,21 @@ export function fingerprintAll(findings: readonly Finding[]): FingerprintedFindi
   });
 }
 
-const MARKER = /<!-- asyncguard:fp=([0-9a-f]{16}) -->/g;
+// `rule=` names the finding's rule, for `/asyncguard explain` replies in the thread. Markers
+// written before it was added carry only the fingerprint.
+const MARKER = /<!-- asyncguard:fp=([0-9a-f]{16})(?: rule=(AG\d{3}))? -->/g;
 
-export function fingerprintMarker(fingerprint: string): string {
-  return `<!-- asyncguard:fp=${fingerprint} -->`;
+export function fingerprintMarker(fingerprint: string, ruleId: string): string {
+  return `<!-- asyncguard:fp=${fingerprint} rule=${ruleId} -->`;
 }
 
 /** Fingerprints carried by a comment body the bot posted earlier. */
 export function readFingerprints(body: string): string[] {
   return [...body.matchAll(MARKER)].map((match) => match[1]!);
+}
+
+/** The rule id a bot comment's marker names, or null (no marker, or one without a rule). */
+export function readMarkerRule(body: string): string | null {
+  for (const match of body.matchAll(MARKER)) if (match[2]) return match[2];
+  return null;
 }

@@ -72,7 +72,7 @@ export function renderComment(finding: FingerprintedFinding, rule: Rule, withSug
     `📖 ${citationLinks(rule.meta.cites)}`,
     '',
     `<sub>The full explanation: the rule link above, or \`npx asyncguard explain ${rule.meta.id}\`.</sub>`,
-    fingerprintMarker(finding.fingerprint),
+    fingerprintMarker(finding.fingerprint, finding.ruleId),
   );
   return parts.join('\n');
 }

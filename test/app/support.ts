@@ -280,11 +280,11 @@ export function expectCommentBody(body: string, f: ExpectedFinding): void {
   expect(body).toContain(`**Fix:** ${rule.meta.fix}`);
   expect(rule.meta.cites.length).toBeGreaterThan(0);
   for (const { guide, section } of rule.meta.cites) expect(body).toContain(`${SKILL_GUIDES[guide].name}: ${section}`);
-  expect(body).toMatch(/<!-- asyncguard:fp=[0-9a-f]{16} -->/);
+  expect(body).toMatch(/<!-- asyncguard:fp=[0-9a-f]{16} rule=AG\d{3} -->/);
 }
 
 export function markerOf(body: string): string {
-  const match = /<!-- asyncguard:fp=([0-9a-f]{16}) -->/.exec(body);
+  const match = /<!-- asyncguard:fp=([0-9a-f]{16}) rule=AG\d{3} -->/.exec(body);
   if (!match) throw new Error('no fingerprint marker');
   return match[1]!;
 }

@@ -313,7 +313,7 @@ describe('the real server (npm start) against a fake GitHub', () => {
       expect(comment.body).toMatch(/\[AG\d{3} [a-z0-9-]+\]\(/);
       expect(comment.body, 'the comment cites a skill guide section').toMatch(/📖 /);
       expect(guideNames.some((name) => comment.body.includes(`${name}: `)), comment.body).toBe(true);
-      const marker = /<!-- asyncguard:fp=([0-9a-f]{16}) -->/.exec(comment.body);
+      const marker = /<!-- asyncguard:fp=([0-9a-f]{16}) rule=AG\d{3} -->/.exec(comment.body);
       expect(marker, comment.body).not.toBeNull();
       fingerprints.add(marker![1]!);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePatch } from '../../src/diff/patch.js';
-import { fingerprintAll, fingerprintMarker, readFingerprints } from '../../src/findings/fingerprint.js';
+import { fingerprintAll, fingerprintMarker, readFingerprints, readMarkerRule } from '../../src/findings/fingerprint.js';
 import { selectComments } from '../../src/findings/select.js';
 import type { Finding } from '../../src/rules/types.js';
 
@@ -44,9 +44,13 @@ describe('fingerprints', () => {
 
   it('round-trip through the hidden marker', () => {
     const [a] = fingerprintAll([finding(13)]);
-    const body = `text\n${fingerprintMarker(a!.fingerprint)}`;
+    const body = `text\n${fingerprintMarker(a!.fingerprint, 'AG101')}`;
     expect(readFingerprints(body)).toEqual([a!.fingerprint]);
+    expect(readMarkerRule(body)).toBe('AG101');
     expect(readFingerprints('<!-- asyncguard:fp=nothex -->')).toEqual([]);
+    // Markers posted before the rule was added to them still count as posted.
+    expect(readFingerprints('<!-- asyncguard:fp=0123456789abcdef -->')).toEqual(['0123456789abcdef']);
+    expect(readMarkerRule('<!-- asyncguard:fp=0123456789abcdef -->')).toBeNull();
   });
 });
 
