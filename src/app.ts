@@ -40,9 +40,11 @@ export function createAsyncguard(options: AsyncguardOptions = {}): Asyncguard {
       jobs.enqueue({
         key,
         id,
-        run: async () => {
+        headSha: pr.headSha,
+        push: !rerun,
+        run: async (progress) => {
           const gateway = reviewGateway(context.octokit, pr, appId);
-          const outcome = await reviewPullRequest({ pr, rerun }, { gateway, analyzer });
+          const outcome = await reviewPullRequest({ pr, rerun }, { gateway, analyzer, supersededBy: progress.supersededBy });
           log.info(
             { pr: key, sha: pr.headSha, conclusion: outcome.conclusion, findings: outcome.findings.length, comments: outcome.commentsPosted },
             'review finished',

@@ -1,3 +1,4 @@
+import { applySuppressions } from '../findings/suppress.js';
 import { parsePython } from '../python/parser.js';
 import { touchedScopes, WHOLE_FILE, type TouchedScope } from '../python/scopes.js';
 import { runRules } from '../rules/engine.js';
@@ -23,6 +24,8 @@ export interface FileAnalysis {
   path: string;
   findings: Finding[];
   touched: TouchedScope[];
+  /** Findings silenced by `# noqa` / `# asyncguard: ignore` comments: counted, not reported. */
+  suppressed: number;
   /** 1-based lines where the parser recovered from a syntax error. */
   syntaxErrorLines: number[];
   /** Why the file could not be analysed at all, for humans (the path is not repeated in it). */
@@ -31,7 +34,7 @@ export interface FileAnalysis {
 
 /** Parse, find the touched scopes, run the rules. Pure and total: never throws. */
 export function analyzeFile(input: FileInput): FileAnalysis {
-  const empty = { path: input.path, findings: [], touched: [], syntaxErrorLines: [] };
+  const empty = { path: input.path, findings: [], suppressed: 0, touched: [], syntaxErrorLines: [] };
   if (input.source.length > MAX_SOURCE_CHARS) {
     return { ...empty, skipped: `larger than ${MAX_SOURCE_CHARS.toLocaleString('en')} characters; not analysed` };
   }
@@ -42,14 +45,16 @@ export function analyzeFile(input: FileInput): FileAnalysis {
     const file = parsePython(input.path, input.source);
     const scopes = input.addedLines === 'all' ? WHOLE_FILE : touchedScopes(input.addedLines);
     const severities = input.severities ?? {};
-    const findings = runRules(file, RULES, {
+    const reported = runRules(file, RULES, {
       scopes,
       severityOf: (rule) => severities[rule.meta.id] ?? rule.meta.severity,
       ...(input.settings ? { settings: input.settings } : {}),
     });
+    const { kept, suppressed } = applySuppressions(file, reported);
     return {
       path: input.path,
-      findings,
+      findings: kept,
+      suppressed: suppressed.length,
       touched: input.addedLines === 'all' ? [] : scopes.describe(file),
       syntaxErrorLines: file.errorRows.map((row) => row + 1),
     };

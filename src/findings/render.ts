@@ -71,7 +71,7 @@ export function renderComment(finding: FingerprintedFinding, rule: Rule, withSug
     '',
     `📖 ${citationLinks(rule.meta.cites)}`,
     '',
-    `<sub>The full explanation: the rule link above, or \`npx asyncguard explain ${rule.meta.id}\`.</sub>`,
+    `<sub>Reply \`/asyncguard explain\` for the full explanation. Silence it with \`# noqa: ${rule.meta.aliases[0] ?? rule.meta.id}\` or \`# asyncguard: ignore[${rule.meta.slug}]\`.</sub>`,
     fingerprintMarker(finding.fingerprint, finding.ruleId),
   );
   return parts.join('\n');
@@ -97,9 +97,16 @@ export interface CheckSummaryInput {
   filesAnalysed: number;
   touchedScopes: number;
   newComments: number;
-  alreadyCommented: number;
   overflow: readonly FingerprintedFinding[];
   notes: readonly FileNote[];
+  /** Findings against the bot's review threads: without a thread, with one, and threads now fixed. */
+  conversation: { new: number; open: number; fixed: number; resolveRefused: number };
+  /** Findings silenced by suppression comments. */
+  suppressed: number;
+  /** Blocking-family findings in test code (info, not commented). */
+  inTests: number;
+  /** Changed Python files the configuration's `paths` / `exclude` leave out. */
+  excludedFiles: number;
 }
 
 export interface CheckOutput {
@@ -125,10 +132,10 @@ export function renderCheckOutput(input: CheckSummaryInput): CheckOutput {
       const severity = findings.find((f) => f.ruleId === ruleId)!.severity;
       lines.push(`| [${rule.meta.id} ${rule.meta.slug}](${ruleDocsUrl(rule)}) | ${severity} | ${count} |`);
     }
-    lines.push(
-      '',
-      `Review comments: ${input.newComments} new, ${input.alreadyCommented} already on the pull request.`,
-    );
+    lines.push('', `Inline comments posted by this run: ${input.newComments}.`);
+    if (input.inTests > 0) {
+      lines.push('', `${plural(input.inTests, 'blocking call')} in test code ${input.inTests === 1 ? 'is' : 'are'} reported as info, not commented.`);
+    }
     if (input.overflow.length > 0) {
       lines.push('', `Not commented inline (comment limit reached), see the annotations:`);
       for (const f of input.overflow) lines.push(`- ${inlineCode(`${f.path}:${f.line}`)} ${f.ruleId} ${escapeMarkdown(f.message)}`);
@@ -141,13 +148,56 @@ export function renderCheckOutput(input: CheckSummaryInput): CheckOutput {
     }
     lines.push('', `Skill sections behind these findings: ${citationLinks([...cited.values()])}`);
   }
+  const { conversation } = input;
+  lines.push('', `Since the last review: **${conversation.new} new, ${conversation.open} still open, ${conversation.fixed} fixed**.`);
+  if (conversation.resolveRefused > 0) {
+    lines.push(
+      '',
+      `${plural(conversation.resolveRefused, 'fixed thread')} could not be resolved: GitHub refused (the app needs the "contents: write" permission to resolve review threads).`,
+    );
+  }
+  if (input.suppressed > 0) lines.push('', `Suppressed by \`# noqa\` / \`# asyncguard: ignore\` comments: ${input.suppressed}.`);
+  if (input.excludedFiles > 0) lines.push('', `Left out by the configuration's \`paths\` / \`exclude\`: ${plural(input.excludedFiles, 'changed Python file')}.`);
   for (const note of input.notes) lines.push('', `> ${inlineCode(note.path)}: ${escapeMarkdown(note.text)}`);
   return { title: truncate(title, 255), summary: truncate(lines.join('\n'), CHECK_OUTPUT_MAX_CHARS) };
 }
 
 /** The output of a check run for a push with no Python change. */
-export function renderNoPythonOutput(): CheckOutput {
+export function renderNoPythonOutput(excludedFiles = 0): CheckOutput {
+  if (excludedFiles > 0) {
+    return {
+      title: 'No Python changes to review',
+      summary: `The configuration's \`paths\` / \`exclude\` leave out every changed Python file (${excludedFiles}), so there is nothing for asyncguard to review.`,
+    };
+  }
   return { title: 'No Python changes', summary: 'This push changes no Python files, so there is nothing for asyncguard to review.' };
+}
+
+/** An invalid `.github/asyncguard.yml`: what is wrong, key by key. Nothing was reviewed. */
+export function renderConfigErrorOutput(location: string, problems: readonly { key: string; value?: string; expected: string }[]): CheckOutput {
+  const lines = [
+    `asyncguard did not review this push: its configuration${location ? ` (${inlineCode(location)})` : ''} is invalid, and a review with settings other than the ones the team wrote would mislead.`,
+    '',
+    '| key | found | expected |',
+    '| --- | --- | --- |',
+    ...problems.map((p) => `| ${p.key ? cellCode(p.key) : '(the file)'} | ${p.value !== undefined ? cellCode(p.value) : '(missing)'} | ${escapeMarkdown(p.expected)} |`),
+    '',
+    'Fix the file on the default branch, then re-run this check.',
+  ];
+  return { title: `Invalid configuration: ${plural(problems.length, 'problem')}`, summary: truncate(lines.join('\n'), CHECK_OUTPUT_MAX_CHARS) };
+}
+
+/** The review of an older head, overtaken by a newer push before it published anything. */
+export function renderSupersededOutput(newerSha: string): CheckOutput {
+  return {
+    title: 'Superseded by a newer push',
+    summary: `A newer commit (${inlineCode(newerSha.slice(0, 7))}) was pushed while this review ran; its check run has the review. Nothing was posted for this commit.`,
+  };
+}
+
+/** Code in a table cell: GFM splits cells at any `|`, even in code, unless it is escaped. */
+function cellCode(text: string): string {
+  return inlineCode(text).replace(/\|/g, '\\|');
 }
 
 export function renderFailureOutput(reason: string): CheckOutput {

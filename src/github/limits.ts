@@ -14,3 +14,9 @@ export const ANNOTATIONS_PER_REQUEST = 50;
 
 /** Blobs read per GraphQL query (aliased `object(expression:)` fields) to stay far from node limits. */
 export const FILES_PER_GRAPHQL_QUERY = 50;
+
+/** GraphQL connections return at most 100 nodes a page (reviewThreads of a pull request). */
+export const THREADS_PER_PAGE = 100;
+
+/** Past this many threads a pull request is not a conversation any more; we stop reading. */
+export const MAX_REVIEW_THREADS = 3_000;

@@ -1,19 +1,24 @@
 import type { ProbotOctokit } from 'probot';
 import { readFingerprints } from '../findings/fingerprint.js';
+import { CONFIG_PATH } from '../config/schema.js';
 import type {
   ChangedFile,
   CheckRunHandle,
   CheckRunResult,
+  ConfigSource,
   ExistingCheckRun,
   InlineComment,
   ReviewGateway,
+  ReviewThread,
 } from '../pipeline/ports.js';
 import {
   ANNOTATIONS_PER_REQUEST,
   CHECK_NAME,
   FILES_PER_GRAPHQL_QUERY,
   MAX_PULL_REQUEST_FILES,
+  MAX_REVIEW_THREADS,
   PER_PAGE,
+  THREADS_PER_PAGE,
 } from './limits.js';
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -96,20 +101,50 @@ export function reviewGateway(octokit: Octokit, pr: PullRequestLocation, appId?:
       return texts;
     },
 
-    async postedFingerprints() {
-      const fingerprints = new Set<string>();
-      const comments = await octokit.paginate(octokit.rest.pulls.listReviewComments, {
-        owner,
-        repo,
-        pull_number: pr.number,
-        per_page: PER_PAGE,
-      });
-      for (const comment of comments) {
-        // Only the bot's own comments count: anyone can paste a marker into a comment.
-        if (comment.user?.type !== 'Bot') continue;
-        for (const fingerprint of readFingerprints(comment.body)) fingerprints.add(fingerprint);
+    async readConfig(): Promise<ConfigSource> {
+      try {
+        // Probot's config plugin: the default branch, then the owner's `.github` repository.
+        const { config, files } = await octokit.config.get({ owner, repo, path: CONFIG_PATH });
+        const found = files.find((file) => file.config !== null);
+        if (!found) return { status: 'absent' };
+        return { status: 'found', location: `${found.owner}/${found.repo}:${found.path}`, config };
+      } catch (error) {
+        // Unparseable YAML, a directory in the file's place: the plugin throws; the check run says so.
+        const status = (error as { status?: number }).status;
+        if (status !== undefined && status !== 404) throw error;
+        const reason = ((error as Error).message ?? String(error)).replace(/^\[@probot\/octokit-plugin-config\]\s*/, '');
+        return { status: 'unreadable', location: `${owner}/${repo}:${CONFIG_PATH}`, reason };
       }
-      return fingerprints;
+    },
+
+    async botThreads() {
+      const threads: ReviewThread[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: ThreadsPage = await octokit.graphql<ThreadsPage>(THREADS_QUERY, { owner, name: repo, number: pr.number, cursor });
+        const connection = page.repository?.pullRequest?.reviewThreads;
+        if (!connection) break;
+        for (const thread of connection.nodes ?? []) {
+          const first = thread?.comments.nodes?.[0];
+          // Only the bot's own threads count: anyone can paste a marker into a comment.
+          if (!thread || !first || first.author?.__typename !== 'Bot') continue;
+          const fingerprints = readFingerprints(first.body);
+          if (fingerprints.length === 0) continue;
+          threads.push({ id: thread.id, path: thread.path, isResolved: thread.isResolved, fingerprints });
+        }
+        cursor = connection.pageInfo.hasNextPage ? connection.pageInfo.endCursor : null;
+      } while (cursor && threads.length < MAX_REVIEW_THREADS);
+      return threads;
+    },
+
+    async resolveThread(threadId) {
+      try {
+        await octokit.graphql(RESOLVE_MUTATION, { threadId });
+        return 'resolved';
+      } catch (error) {
+        if (isForbidden(error)) return 'forbidden';
+        throw error;
+      }
     },
 
     async createReview(commitId, body, comments) {
@@ -144,6 +179,47 @@ export function reviewGateway(octokit: Octokit, pr: PullRequestLocation, appId?:
       });
     },
   };
+}
+
+interface ThreadsPage {
+  repository: {
+    pullRequest: {
+      reviewThreads: {
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        nodes:
+          | ({
+              id: string;
+              isResolved: boolean;
+              path: string;
+              comments: { nodes: ({ body: string; author: { __typename: string } | null } | null)[] | null };
+            } | null)[]
+          | null;
+      };
+    } | null;
+  } | null;
+}
+
+const THREADS_QUERY = `query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: ${THREADS_PER_PAGE}, after: $cursor) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id isResolved path comments(first: 1) { nodes { body author { __typename } } } }
+      }
+    }
+  }
+}`;
+
+const RESOLVE_MUTATION = `mutation($threadId: ID!) {
+  resolveReviewThread(input: { threadId: $threadId }) { thread { id isResolved } }
+}`;
+
+/** GitHub refuses the mutation to an installation without the permission it needs. */
+function isForbidden(error: unknown): boolean {
+  const { status, errors, message } = error as { status?: number; errors?: { type?: string }[]; message?: string };
+  if (status === 403) return true;
+  if (errors?.some((e) => e.type === 'FORBIDDEN')) return true;
+  return /Resource not accessible by integration/i.test(message ?? '');
 }
 
 function toReviewComment(comment: InlineComment) {

@@ -42,6 +42,20 @@ export interface Annotation {
 
 export type Conclusion = 'success' | 'failure' | 'neutral' | 'cancelled';
 
+/** The configuration file as found: parsed YAML (validated later), absent, or unparseable. */
+export type ConfigSource =
+  | { status: 'absent' }
+  | { status: 'found'; location: string; config: unknown }
+  | { status: 'unreadable'; location: string; reason: string };
+
+/** A review thread the bot started: its first comment carries the findings' fingerprints. */
+export interface ReviewThread {
+  id: string;
+  path: string;
+  isResolved: boolean;
+  fingerprints: string[];
+}
+
 export interface CheckRunHandle {
   id: number;
   htmlUrl?: string;
@@ -66,8 +80,15 @@ export interface ReviewGateway {
   listChangedFiles(): Promise<ChangedFile[]>;
   /** Full texts at `ref`; null for a path that does not exist there or is not text. */
   readFiles(ref: string, paths: readonly string[]): Promise<Map<string, string | null>>;
-  /** Fingerprints of the findings the bot has already commented on in this pull request. */
-  postedFingerprints(): Promise<Set<string>>;
+  /**
+   * The repository's `.github/asyncguard.yml` from its default branch (or the owner's `.github`
+   * repository), so a pull request cannot change its own rules.
+   */
+  readConfig(): Promise<ConfigSource>;
+  /** The review threads the bot started on this pull request, resolved or not. */
+  botThreads(): Promise<ReviewThread[]>;
+  /** Marks a thread resolved; 'forbidden' when the installation may not (no contents: write). */
+  resolveThread(threadId: string): Promise<'resolved' | 'forbidden'>;
   createReview(commitId: string, body: string, comments: readonly InlineComment[]): Promise<void>;
   completeCheckRun(check: CheckRunHandle, result: CheckRunResult): Promise<void>;
 }

@@ -1,29 +1,31 @@
 import type { Analyzer } from '../analysis/analyzer.js';
 import type { FileAnalysis, FileInput } from '../analysis/analyze-file.js';
+import { pathFilter, resolveConfig, type ConfigProblem, type ReviewSettings } from '../config/settings.js';
 import { diffTexts, isCommentable, parsePatch, type FileDiff } from '../diff/patch.js';
 import { fingerprintAll, type FingerprintedFinding } from '../findings/fingerprint.js';
 import {
   renderCheckOutput,
-  type FileNote,
   renderComment,
+  renderConfigErrorOutput,
   renderFailureOutput,
   renderNoPythonOutput,
   renderReviewBody,
+  renderSupersededOutput,
+  type FileNote,
 } from '../findings/render.js';
-import { DEFAULT_MAX_COMMENTS, selectComments, type CommentOn } from '../findings/select.js';
+import { selectComments } from '../findings/select.js';
 import { RULES } from '../rules/registry.js';
 import type { Rule, Severity, Suggestion } from '../rules/types.js';
-import type { Annotation, ChangedFile, CheckRunHandle, Conclusion, InlineComment, PullRequestRef, ReviewGateway } from './ports.js';
-
-export type FailOn = Exclude<Severity, 'off'> | 'never';
-
-export interface ReviewSettings {
-  commentOn: CommentOn;
-  maxComments: number;
-  failOn: FailOn;
-}
-
-export const DEFAULT_SETTINGS: ReviewSettings = { commentOn: 'added', maxComments: DEFAULT_MAX_COMMENTS, failOn: 'error' };
+import type {
+  Annotation,
+  ChangedFile,
+  CheckRunHandle,
+  Conclusion,
+  InlineComment,
+  PullRequestRef,
+  ReviewGateway,
+  ReviewThread,
+} from './ports.js';
 
 export interface ReviewRequest {
   pr: PullRequestRef;
@@ -34,12 +36,16 @@ export interface ReviewRequest {
 export interface ReviewDeps {
   gateway: ReviewGateway;
   analyzer: Analyzer;
-  settings?: ReviewSettings;
+  /** The head SHA of a newer push to the same pull request, once there is one; else null. */
+  supersededBy?: () => string | null;
 }
 
 export interface ReviewOutcome {
-  /** 'already-reviewed': a pull_request event for a head this app has a completed check run on. */
-  conclusion: Conclusion | 'already-reviewed';
+  /**
+   * 'already-reviewed': a pull_request event for a head this app has a completed check run on.
+   * 'superseded': a newer push arrived before this review started; nothing was done.
+   */
+  conclusion: Conclusion | 'already-reviewed' | 'superseded';
   findings: FingerprintedFinding[];
   commentsPosted: number;
 }
@@ -54,11 +60,11 @@ const RANK: Record<Exclude<Severity, 'off'>, number> = { info: 1, warning: 2, er
  */
 export async function reviewPullRequest(request: ReviewRequest, deps: ReviewDeps): Promise<ReviewOutcome> {
   const { gateway } = deps;
-  const settings = deps.settings ?? DEFAULT_SETTINGS;
+  if (deps.supersededBy?.()) return { conclusion: 'superseded', findings: [], commentsPosted: 0 };
   const check = await startCheckRun(request, gateway);
   if (!check) return { conclusion: 'already-reviewed', findings: [], commentsPosted: 0 };
   try {
-    return await review(request.pr, check, { ...deps, settings });
+    return await review(request.pr, check, deps);
   } catch (error) {
     await gateway.completeCheckRun(check, {
       conclusion: 'neutral',
@@ -84,15 +90,28 @@ async function startCheckRun(request: ReviewRequest, gateway: ReviewGateway): Pr
   return gateway.createCheckRun(request.pr.headSha);
 }
 
-async function review(pr: PullRequestRef, check: CheckRunHandle, deps: Required<ReviewDeps>): Promise<ReviewOutcome> {
-  const { gateway, analyzer, settings } = deps;
+async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDeps): Promise<ReviewOutcome> {
+  const { gateway, analyzer } = deps;
 
-  // 2. diff: the Python files the PR changed, and what each added.
-  const changed = (await gateway.listChangedFiles()).filter(
-    (file) => PYTHON_FILE.test(file.path) && file.status !== 'removed',
-  );
+  // 1. configuration, from the default branch. A broken file is reported, never replaced by defaults.
+  const configured = await loadSettings(gateway);
+  if ('problems' in configured) {
+    await gateway.completeCheckRun(check, {
+      conclusion: 'neutral',
+      output: renderConfigErrorOutput(configured.location, configured.problems),
+      annotations: [],
+    });
+    return { conclusion: 'neutral', findings: [], commentsPosted: 0 };
+  }
+  const settings = configured.settings;
+  const filter = pathFilter(settings);
+
+  // 2. diff: the Python files the PR changed that the configuration reviews, and what each added.
+  const python = (await gateway.listChangedFiles()).filter((file) => PYTHON_FILE.test(file.path) && file.status !== 'removed');
+  const changed = python.filter((file) => filter.reviewed(file.path));
+  const excluded = python.length - changed.length;
   if (changed.length === 0) {
-    await gateway.completeCheckRun(check, { conclusion: 'success', output: renderNoPythonOutput(), annotations: [] });
+    await gateway.completeCheckRun(check, { conclusion: 'success', output: renderNoPythonOutput(excluded), annotations: [] });
     return { conclusion: 'success', findings: [], commentsPosted: 0 };
   }
 
@@ -109,25 +128,46 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: Required<
       notes.push({ path: file.path, text: `could not be read at ${pr.headSha.slice(0, 7)} (not text?); not analysed.` });
       continue;
     }
-    inputs.push({ path: file.path, source, addedLines: diffs.get(file.path)!.addedLines });
+    inputs.push({
+      path: file.path,
+      source,
+      addedLines: diffs.get(file.path)!.addedLines,
+      severities: settings.severities,
+      settings: settings.rules,
+    });
   }
   const analyses = await analyzer.analyze(inputs);
   notes.push(...analysisNotes(analyses));
 
-  // 6. findings: fingerprints, and which become review comments.
-  const findings = fingerprintAll(analyses.flatMap((analysis) => analysis.findings));
-  const options = { commentOn: settings.commentOn, maxComments: settings.maxComments };
-  const candidates = selectComments(findings, diffs, { ...options, alreadyPosted: new Set() });
-  // The bot's earlier comments matter only when some finding could become a comment.
-  const commentable = candidates.comments.length + candidates.overflow.length > 0;
-  const posted = commentable ? await gateway.postedFingerprints() : new Set<string>();
-  const selection = selectComments(findings, diffs, { ...options, alreadyPosted: posted });
+  // 6. findings: test code, fingerprints, the conversation so far, and what becomes a comment.
+  const inTests = (finding: { path: string; ruleId: string }) =>
+    filter.isTest(finding.path) && RULES_BY_ID.get(finding.ruleId)?.meta.family === 'blocking';
+  const findings = fingerprintAll(
+    analyses.flatMap((analysis) => analysis.findings).map((f) => (inTests(f) ? { ...f, severity: 'info' as const } : f)),
+  );
+  const threads = await gateway.botThreads();
+  const threaded = new Set(threads.flatMap((thread) => thread.fingerprints));
+  const selection = selectComments(
+    findings.filter((finding) => !inTests(finding)),
+    diffs,
+    { commentOn: settings.commentOn, maxComments: settings.maxComments, alreadyPosted: threaded },
+  );
+  const unanalysed = new Set([...changed.map((f) => f.path)].filter((path) => !analyses.some((a) => a.path === path && !a.skipped)));
+  const fixed = fixedThreads(threads, findings, unanalysed);
 
-  // 7. publish: one review, then the completed check run with every finding as an annotation.
+  // A newer push makes this review moot: say so, and post nothing.
+  const newer = deps.supersededBy?.() ?? null;
+  if (newer) {
+    await gateway.completeCheckRun(check, { conclusion: 'cancelled', output: renderSupersededOutput(newer), annotations: [] });
+    return { conclusion: 'cancelled', findings, commentsPosted: 0 };
+  }
+
+  // 7. publish: one review, resolve what was fixed, then the completed check run.
   if (selection.comments.length > 0) {
     const comments = selection.comments.map((finding) => inlineComment(finding, diffs.get(finding.path)!));
     await gateway.createReview(pr.headSha, renderReviewBody(comments.length, findings.length, check.htmlUrl), comments);
   }
+  const resolution = await resolveAll(gateway, fixed);
   const conclusion = conclude(findings, settings.failOn);
   await gateway.completeCheckRun(check, {
     conclusion,
@@ -137,13 +177,52 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: Required<
       filesAnalysed: inputs.length,
       touchedScopes: analyses.reduce((n, a) => n + a.touched.length, 0),
       newComments: selection.comments.length,
-      alreadyCommented: selection.alreadyCommented.length,
       overflow: selection.overflow,
       notes,
+      conversation: {
+        new: findings.filter((f) => !threaded.has(f.fingerprint)).length,
+        open: findings.filter((f) => threaded.has(f.fingerprint)).length,
+        fixed: fixed.length,
+        resolveRefused: resolution.refused,
+      },
+      suppressed: analyses.reduce((n, a) => n + a.suppressed, 0),
+      inTests: findings.filter(inTests).length,
+      excludedFiles: excluded,
     }),
     annotations: findings.map(annotationOf),
   });
   return { conclusion, findings, commentsPosted: selection.comments.length };
+}
+
+async function loadSettings(
+  gateway: ReviewGateway,
+): Promise<{ settings: ReviewSettings } | { location: string; problems: ConfigProblem[] }> {
+  const source = await gateway.readConfig();
+  if (source.status === 'unreadable') {
+    return { location: source.location, problems: [{ key: '', expected: `a readable YAML mapping (${source.reason})` }] };
+  }
+  const resolved = resolveConfig(source.status === 'found' ? source.config : null);
+  if (!resolved.ok) return { location: source.status === 'found' ? source.location : '', problems: resolved.problems };
+  return { settings: resolved.settings };
+}
+
+/**
+ * The bot's open threads whose findings are all gone. A thread on a file this run could not
+ * analyse stays open: the finding may still be there.
+ */
+function fixedThreads(threads: readonly ReviewThread[], findings: readonly FingerprintedFinding[], unanalysed: ReadonlySet<string>): ReviewThread[] {
+  const present = new Set(findings.map((f) => f.fingerprint));
+  return threads.filter(
+    (thread) => !thread.isResolved && !unanalysed.has(thread.path) && thread.fingerprints.every((fp) => !present.has(fp)),
+  );
+}
+
+/** Resolves the fixed threads; once GitHub refuses (no permission), the rest are only counted. */
+async function resolveAll(gateway: ReviewGateway, threads: readonly ReviewThread[]): Promise<{ refused: number }> {
+  for (const [index, thread] of threads.entries()) {
+    if ((await gateway.resolveThread(thread.id)) === 'forbidden') return { refused: threads.length - index };
+  }
+  return { refused: 0 };
 }
 
 async function diffsOf(
@@ -223,7 +302,7 @@ function annotationOf(finding: FingerprintedFinding): Annotation {
   return annotation;
 }
 
-function conclude(findings: readonly FingerprintedFinding[], failOn: FailOn): Conclusion {
+function conclude(findings: readonly FingerprintedFinding[], failOn: ReviewSettings['failOn']): Conclusion {
   if (failOn === 'never') return 'success';
   return findings.some((finding) => RANK[finding.severity] >= RANK[failOn]) ? 'failure' : 'success';
 }

@@ -9,7 +9,20 @@ export interface ReviewJob {
   key: string;
   /** Identity of the work: a job already waiting or running with the same id is not added again. */
   id: string;
-  run(): Promise<void>;
+  /** The head commit the job reviews. */
+  headSha: string;
+  /**
+   * A push: it becomes the pull request's latest head, superseding the jobs for older heads.
+   * A re-run of some commit's check does not move the head.
+   */
+  push: boolean;
+  run(progress: JobProgress): Promise<void>;
+}
+
+/** What a running job may ask the queue. */
+export interface JobProgress {
+  /** The head SHA of a newer push to the same pull request, once one was queued; else null. */
+  supersededBy(): string | null;
 }
 
 export interface QueueLogger {
@@ -26,6 +39,8 @@ export class ReviewQueue {
   #running = 0;
   readonly #waiting: (() => void)[] = [];
   readonly #all = new Set<Promise<void>>();
+  /** Per key, the head of the latest push queued while the key has work. */
+  readonly #latestHead = new Map<string, string>();
 
   constructor(concurrency: number, log: QueueLogger) {
     this.#concurrency = Math.max(1, concurrency);
@@ -40,10 +55,20 @@ export class ReviewQueue {
       return false;
     }
     this.#pending.add(identity);
+    if (job.push) this.#latestHead.set(job.key, job.headSha);
+    const progress: JobProgress = {
+      supersededBy: () => {
+        const latest = this.#latestHead.get(job.key);
+        return latest !== undefined && latest !== job.headSha ? latest : null;
+      },
+    };
     const previous = this.#tails.get(job.key) ?? Promise.resolve();
-    const done = previous.then(() => this.#execute(job)).finally(() => {
+    const done = previous.then(() => this.#execute(job, progress)).finally(() => {
       this.#pending.delete(identity);
-      if (this.#tails.get(job.key) === done) this.#tails.delete(job.key);
+      if (this.#tails.get(job.key) === done) {
+        this.#tails.delete(job.key);
+        this.#latestHead.delete(job.key);
+      }
       this.#all.delete(done);
     });
     this.#tails.set(job.key, done);
@@ -56,10 +81,16 @@ export class ReviewQueue {
     while (this.#all.size > 0) await Promise.all([...this.#all]);
   }
 
-  async #execute(job: ReviewJob): Promise<void> {
+  async #execute(job: ReviewJob, progress: JobProgress): Promise<void> {
+    const newer = progress.supersededBy();
+    if (newer) {
+      // Never started: the newer push's review covers this head's changes too.
+      this.#log.info({ key: job.key, job: job.id, newer }, 'superseded by a newer push before it started; skipped');
+      return;
+    }
     await this.#acquire();
     try {
-      await job.run();
+      await job.run(progress);
     } catch (error) {
       this.#log.error({ err: error, key: job.key, job: job.id }, 'review failed');
     } finally {

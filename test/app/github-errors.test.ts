@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { useProbotHarness } from '../helpers/probot.js';
 import {
   checkRunPath,
+  configCalls,
   checkRunsOfHead,
   filesOf,
   HEAD_SHA,
@@ -9,6 +10,7 @@ import {
   ISO_TIME,
   mockCreateCheckRun,
   mockFindCheckRun,
+  mockReadConfig,
   mockUpdateCheckRun,
   REPO_PATH,
   webhookExample,
@@ -25,6 +27,7 @@ describe('GitHub failing mid-review', () => {
     h.github.installationToken(INSTALLATION_ID);
     mockFindCheckRun(h.github, HEAD_SHA);
     mockCreateCheckRun(h.github, HEAD_SHA);
+    mockReadConfig(h.github);
     h.github.get(filesOf(), { status: 500, body: { message: 'Server Error' } });
     mockUpdateCheckRun(h.github, HEAD_SHA);
 
@@ -34,6 +37,7 @@ describe('GitHub failing mid-review', () => {
       `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
       `GET ${checkRunsOfHead(HEAD_SHA)}`,
       `POST ${REPO_PATH}/check-runs`,
+      ...configCalls(),
       `GET ${filesOf()}`,
       `PATCH ${checkRunPath()}`,
     ]);

@@ -3,6 +3,7 @@ import { useProbotHarness } from '../helpers/probot.js';
 import {
   changedFile,
   checkRunPath,
+  configCalls,
   checkRunsOfHead,
   createCheckRunBody,
   filesOf,
@@ -11,6 +12,7 @@ import {
   ISO_TIME,
   mockCreateCheckRun,
   mockFindCheckRun,
+  mockReadConfig,
   mockUpdateCheckRun,
   REPO_PATH,
   webhookExample,
@@ -43,6 +45,7 @@ describe('pull requests with nothing to review', () => {
     h.github.installationToken(INSTALLATION_ID);
     mockFindCheckRun(h.github, HEAD_SHA);
     mockCreateCheckRun(h.github, HEAD_SHA);
+    mockReadConfig(h.github);
     h.github.get(filesOf(), {
       body: firstPage,
       headers: {
@@ -60,6 +63,7 @@ describe('pull requests with nothing to review', () => {
       `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
       `GET ${checkRunsOfHead(HEAD_SHA)}`,
       `POST ${REPO_PATH}/check-runs`,
+      ...configCalls(),
       `GET ${filesOf()}`,
       `GET ${nextPage}`,
       `PATCH ${checkRunPath()}`,

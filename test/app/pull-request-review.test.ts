@@ -12,7 +12,8 @@ import {
   checkRunPath,
   checkRunsOfHead,
   commentOf,
-  commentsOf,
+  botThreadsBody,
+  configCalls,
   createCheckRunBody,
   expectCommentBody,
   expectSummary,
@@ -27,13 +28,16 @@ import {
   mockCreateReview,
   mockFindCheckRun,
   mockListFiles,
-  mockListReviewComments,
+  mockBotThreads,
+  mockReadConfig,
+  mockResolveThread,
   mockReadBlobs,
   mockUpdateCheckRun,
   PY_PATH,
   readBlobsBody,
   REPO_PATH,
-  reviewComment,
+  resolveThreadBody,
+  reviewThread,
   reviewsOf,
   SECOND_PUSH,
   secondPushFindings,
@@ -64,32 +68,34 @@ function synchronizePayload(before: string, after: string) {
   return payload;
 }
 
-/** The requests of a review that comments, in order, for check run `runId` on `sha`. */
-function reviewCalls(sha: string, runId = CHECK_RUN_ID, withReview = true): string[] {
+/** The requests of a review, in order, for check run `runId` on `sha`; `resolved`: threads resolved. */
+function reviewCalls(sha: string, runId = CHECK_RUN_ID, withReview = true, resolved = 0): string[] {
   return [
     `GET ${checkRunsOfHead(sha)}`,
     `POST ${REPO_PATH}/check-runs`,
+    ...configCalls(),
     `GET ${filesOf()}`,
     'POST /graphql',
-    `GET ${commentsOf()}`,
+    'POST /graphql',
     ...(withReview ? [`POST ${reviewsOf()}`] : []),
+    ...Array<string>(resolved).fill('POST /graphql'),
     `PATCH ${checkRunPath(runId)}`,
   ];
 }
 
-function mockPush(h: Harness, sha: string, runId: number, patch: string, head: string, comments: unknown[], withReview = true): void {
+function mockPush(h: Harness, sha: string, runId: number, patch: string, head: string, threads: unknown[], withReview = true): void {
   mockFindCheckRun(h.github, sha);
   mockCreateCheckRun(h.github, sha, runId);
+  mockReadConfig(h.github);
   mockListFiles(h.github, [changedFile(PY_PATH, 'modified', patch)]);
   mockReadBlobs(h.github, [head]);
-  mockListReviewComments(h.github, comments);
+  mockBotThreads(h.github, threads);
   if (withReview) mockCreateReview(h.github);
-  mockUpdateCheckRun(h.github, sha, 1, runId);
 }
 
-/** Bot review comments as GitHub lists them later, from the bodies of a posted review. */
-function postedComments(review: ReviewBody, firstId: number) {
-  return review.comments.map((c, i) => reviewComment(firstId + i, c.body, c.path, c.line));
+/** The bot's review threads as GitHub lists them later, from the comments of a posted review. */
+function postedThreads(review: ReviewBody, prefix: string, resolved: (line: number) => boolean = () => false) {
+  return review.comments.map((c, i) => reviewThread(`${prefix}${i}`, c.body, c.path, { resolved: resolved(c.line) }));
 }
 
 describe('pull_request.opened', () => {
@@ -100,12 +106,13 @@ describe('pull_request.opened', () => {
     const commented = expected.filter((f) => f.added);
     h.github.installationToken(INSTALLATION_ID);
     mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+    mockUpdateCheckRun(h.github, HEAD_SHA);
 
     await h.deliver('pull_request', openedPayload());
 
     expect(h.github.calls()).toEqual([`POST /app/installations/${INSTALLATION_ID}/access_tokens`, ...reviewCalls(HEAD_SHA)]);
     expect(h.github.bodies('POST', `${REPO_PATH}/check-runs`)).toEqual([createCheckRunBody(HEAD_SHA)]);
-    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [PY_PATH])]);
+    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [PY_PATH]), botThreadsBody()]);
 
     const reviews = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
     expect(reviews).toEqual([
@@ -141,7 +148,7 @@ describe('pull_request.opened', () => {
     const untouched = lineOf(AFTER, 'time.sleep(0.05)');
     expect(analyzeFile({ path: PY_PATH, source: AFTER, addedLines: 'all' }).findings.map((f) => f.line)).toContain(untouched);
     expect(output.annotations!.map((a) => a.start_line)).not.toContain(untouched);
-    expectSummary(output.summary, { files: 1, scopes: 6, findings: expected, newComments: 4, alreadyCommented: 0 });
+    expectSummary(output.summary, { files: 1, scopes: 6, findings: expected, newComments: 4, conversation: [7, 0, 0] });
     expect(output.summary).not.toContain('comment limit reached');
   });
 });
@@ -153,6 +160,7 @@ describe('pull_request.synchronize', () => {
   async function firstPush(): Promise<ReviewBody> {
     h.github.installationToken(INSTALLATION_ID);
     mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+    mockUpdateCheckRun(h.github, HEAD_SHA);
     await h.deliver('pull_request', openedPayload());
     const [review] = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
     expect(review!.comments).toHaveLength(4);
@@ -160,25 +168,31 @@ describe('pull_request.synchronize', () => {
     return review!;
   }
 
-  it('posts only the findings without a bot comment: fingerprints survive the lines moving, and only Bot comments count', async () => {
+  const backOffLine = () => lineOf(AFTER, 'time.sleep(0.5 * 2 ** attempt)');
+
+  it('a push that fixes one finding and adds another: one thread resolved, one new comment, nothing posted twice; only Bot threads count', async () => {
     const first = await firstPush();
     const byLine = (line: number) => first.comments.find((c) => c.line === line)!;
     const quoted = byLine(lineOf(AFTER, "requests.get(f'{registry_url}/services/{name}'"));
-    const listed = [
-      ...postedComments({ ...first, comments: first.comments.filter((c) => c !== quoted) }, 100),
-      // A person quoting the bot's comment (marker and all) whose original was deleted: anyone
-      // can paste a marker, so it must not stop the bot from commenting again.
-      reviewComment(200, `> ${quoted.body.split('\n').join('\n> ')}\n\nWhy is this blocking?`, PY_PATH, quoted.line, 'User'),
+    const threads = [
+      ...postedThreads({ ...first, comments: first.comments.filter((c) => c !== quoted) }, 'PRRT_bot'),
+      // A person quoting the bot's comment (marker and all) in a thread of their own, the bot's
+      // original deleted: anyone can paste a marker, so it must not stop the bot from commenting.
+      reviewThread('PRRT_user', `> ${quoted.body.split('\n').join('\n> ')}\n\nWhy is this blocking?`, PY_PATH, { author: 'User' }),
     ];
-    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, listed);
+    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, threads);
+    // The back-off time.sleep is gone in this push: its thread (the first of the review) is resolved.
+    mockResolveThread(h.github, 'PRRT_bot0');
+    mockUpdateCheckRun(h.github, SECOND_SHA, 1, 5);
 
     await h.deliver('pull_request', synchronizePayload(HEAD_SHA, SECOND_SHA));
 
+    expect(first.comments[0]!.line).toBe(backOffLine());
     const expected = secondPushFindings();
     const fresh = expected.filter((f) => f.added && /requests\.(get|put)/.test(SECOND_PUSH.split('\n')[f.line - 1]!));
-    expect(h.github.calls()).toEqual(reviewCalls(SECOND_SHA, 5));
+    expect(h.github.calls()).toEqual(reviewCalls(SECOND_SHA, 5, true, 1));
     expect(h.github.bodies('POST', `${REPO_PATH}/check-runs`)).toEqual([createCheckRunBody(SECOND_SHA)]);
-    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(SECOND_SHA, [PY_PATH])]);
+    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(SECOND_SHA, [PY_PATH]), botThreadsBody(), resolveThreadBody('PRRT_bot0')]);
     const reviews = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
     expect(reviews).toEqual([
       {
@@ -201,13 +215,16 @@ describe('pull_request.synchronize', () => {
         output: { title: expect.stringMatching(/^7 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: expected.map(annotationOf) },
       },
     ]);
-    expect(updates[0]!.output.summary).toContain('\nReview comments: 2 new, 2 already on the pull request.\n');
+    // create_task and CancelledError still have their threads; the back-off sleep is fixed.
+    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 9, findings: expected, newComments: 2, conversation: [5, 2, 1] });
   });
 
-  it('sends NO review request when every commentable finding already has a bot comment', async () => {
+  it('sends NO review request when every commentable finding already has a bot thread, and leaves resolved threads alone', async () => {
     const first = await firstPush();
-    // Push 2: the new heartbeat finding is commented.
-    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, postedComments(first, 100));
+    // Push 2: the new heartbeat finding is commented, the back-off thread resolved.
+    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, postedThreads(first, 'PRRT_a'));
+    mockResolveThread(h.github, 'PRRT_a0');
+    mockUpdateCheckRun(h.github, SECOND_SHA, 1, 5);
     await h.deliver('pull_request', synchronizePayload(HEAD_SHA, SECOND_SHA));
     const [second] = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
     expect(second!.comments.map((c) => c.line)).toEqual([lineOf(SECOND_PUSH, "requests.put(f'{registry_url}/leases/{lease}'")]);
@@ -216,12 +233,13 @@ describe('pull_request.synchronize', () => {
     // Push 3 changes no Python: the same findings, all commented by now.
     mockFindCheckRun(h.github, THIRD_SHA);
     mockCreateCheckRun(h.github, THIRD_SHA, 6);
+    mockReadConfig(h.github);
     mockListFiles(h.github, [
       changedFile(PY_PATH, 'modified', githubPatch('second-push.patch')),
       changedFile('README.md', 'modified', '@@ -1,3 +1,4 @@\n # aioservice\n \n+Stream helpers and a registry client.\n A small service client.'),
     ]);
     mockReadBlobs(h.github, [SECOND_PUSH]);
-    mockListReviewComments(h.github, [...postedComments(first, 100), ...postedComments(second!, 110)]);
+    mockBotThreads(h.github, [...postedThreads(first, 'PRRT_a', (line) => line === backOffLine()), ...postedThreads(second!, 'PRRT_b')]);
     mockUpdateCheckRun(h.github, THIRD_SHA, 1, 6);
 
     await h.deliver('pull_request', synchronizePayload(SECOND_SHA, THIRD_SHA));
@@ -236,7 +254,24 @@ describe('pull_request.synchronize', () => {
         output: { title: expect.stringMatching(/^7 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: secondPushFindings().map(annotationOf) },
       },
     ]);
-    expect(updates[0]!.output.summary).toContain('\nReview comments: 0 new, 4 already on the pull request.\n');
+    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 9, findings: secondPushFindings(), newComments: 0, conversation: [3, 4, 0] });
+  });
+
+  it('a fixed thread GitHub refuses to resolve (no contents: write) is counted, and the review completes as usual', async () => {
+    const first = await firstPush();
+    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, postedThreads(first, 'PRRT_a'));
+    mockResolveThread(h.github, 'PRRT_a0', true);
+    mockUpdateCheckRun(h.github, SECOND_SHA, 1, 5);
+
+    await h.deliver('pull_request', synchronizePayload(HEAD_SHA, SECOND_SHA));
+
+    expect(h.github.calls()).toEqual(reviewCalls(SECOND_SHA, 5, true, 1));
+    const [update] = h.github.bodies('PATCH', checkRunPath(5)) as CheckRunUpdate[];
+    expect(update!.conclusion).toBe('failure');
+    expect(update!.output.summary).toContain('\nSince the last review: **4 new, 3 still open, 1 fixed**.');
+    expect(update!.output.summary).toContain(
+      '1 fixed thread could not be resolved: GitHub refused (the app needs the "contents: write" permission to resolve review threads).',
+    );
   });
 });
 
@@ -246,6 +281,7 @@ describe('redelivered and concurrent pull_request.opened', () => {
   it('a redelivery after the review completed finds the completed check run and creates or posts nothing', async () => {
     h.github.installationToken(INSTALLATION_ID);
     mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+    mockUpdateCheckRun(h.github, HEAD_SHA);
     const payload = openedPayload();
     await h.deliver('pull_request', payload, 'a1b2c3d4-0000-11ef-8000-000000000001');
     expect(h.github.bodies('POST', reviewsOf())).toHaveLength(1);
@@ -261,6 +297,7 @@ describe('redelivered and concurrent pull_request.opened', () => {
   it('a redelivery while the first review is still queued or running is not reviewed twice', async () => {
     h.github.installationToken(INSTALLATION_ID);
     mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, []);
+    mockUpdateCheckRun(h.github, HEAD_SHA);
     const payload = openedPayload();
     const event = { id: 'a1b2c3d4-0000-11ef-8000-000000000002', name: 'pull_request', payload } as Parameters<Harness['probot']['receive']>[0];
     await Promise.all([h.probot.receive(event), h.probot.receive(event)]);

@@ -8,7 +8,8 @@ import {
   CHECK_RUN_URL,
   checkRunPath,
   commentOf,
-  commentsOf,
+  botThreadsBody,
+  configCalls,
   createCheckRunBody,
   expectCommentBody,
   filesOf,
@@ -18,7 +19,8 @@ import {
   mockCreateCheckRun,
   mockCreateReview,
   mockListFiles,
-  mockListReviewComments,
+  mockBotThreads,
+  mockReadConfig,
   mockReadBlobs,
   mockUpdateCheckRun,
   PY_PATH,
@@ -48,9 +50,10 @@ describe('check_suite.rerequested', () => {
     h.github.installationToken(installationId);
     h.github.get(`${REPO_PATH}/pulls?state=open&per_page=100`, { body: [other, ours] });
     mockCreateCheckRun(h.github, HEAD_SHA);
+    mockReadConfig(h.github);
     mockListFiles(h.github, [changedFile(PY_PATH, 'modified', githubPatch('after.patch'))]);
     mockReadBlobs(h.github, [AFTER]);
-    mockListReviewComments(h.github, []);
+    mockBotThreads(h.github, []);
     mockCreateReview(h.github);
     mockUpdateCheckRun(h.github, HEAD_SHA);
 
@@ -61,14 +64,15 @@ describe('check_suite.rerequested', () => {
       `POST /app/installations/${installationId}/access_tokens`,
       `GET ${REPO_PATH}/pulls?state=open&per_page=100`,
       `POST ${REPO_PATH}/check-runs`,
+      ...configCalls(),
       `GET ${filesOf(2)}`,
       'POST /graphql',
-      `GET ${commentsOf(2)}`,
+      'POST /graphql',
       `POST ${reviewsOf(2)}`,
       `PATCH ${checkRunPath()}`,
     ]);
     expect(h.github.bodies('POST', `${REPO_PATH}/check-runs`)).toEqual([createCheckRunBody(HEAD_SHA)]);
-    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [PY_PATH])]);
+    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [PY_PATH]), botThreadsBody()]);
     const expected = afterFindings();
     const commented = expected.filter((f) => f.added);
     const reviews = h.github.bodies('POST', reviewsOf(2)) as ReviewBody[];

@@ -12,7 +12,8 @@ import {
   checkRunPath,
   checkRunsOfHead,
   commentOf,
-  commentsOf,
+  botThreadsBody,
+  configCalls,
   createCheckRunBody,
   expectCommentBody,
   expectSummary,
@@ -24,7 +25,8 @@ import {
   mockCreateReview,
   mockFindCheckRun,
   mockListFiles,
-  mockListReviewComments,
+  mockBotThreads,
+  mockReadConfig,
   mockReadBlobs,
   mockUpdateCheckRun,
   PY_PATH,
@@ -110,9 +112,10 @@ describe('review limits', () => {
     h.github.installationToken(INSTALLATION_ID);
     mockFindCheckRun(h.github, HEAD_SHA);
     mockCreateCheckRun(h.github, HEAD_SHA);
+    mockReadConfig(h.github);
     mockListFiles(h.github, [changedFile(WORKERS_PATH, 'added', newFilePatch(source))]);
     mockReadBlobs(h.github, [source]);
-    mockListReviewComments(h.github, []);
+    mockBotThreads(h.github, []);
     mockCreateReview(h.github);
     mockUpdateCheckRun(h.github, HEAD_SHA, 2);
 
@@ -122,16 +125,17 @@ describe('review limits', () => {
       `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
       `GET ${checkRunsOfHead(HEAD_SHA)}`,
       `POST ${REPO_PATH}/check-runs`,
+      ...configCalls(),
       `GET ${filesOf()}`,
       'POST /graphql',
-      `GET ${commentsOf()}`,
+      'POST /graphql',
       `POST ${reviewsOf()}`,
       `PATCH ${checkRunPath()}`,
       `PATCH ${checkRunPath()}`,
     ]);
     expect(h.github.bodies('POST', `${REPO_PATH}/check-runs`)).toEqual([createCheckRunBody(HEAD_SHA)]);
     // A new file: only its head is read.
-    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [WORKERS_PATH])]);
+    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [WORKERS_PATH]), botThreadsBody()]);
 
     const reviews = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
     expect(reviews).toEqual([
@@ -159,7 +163,7 @@ describe('review limits', () => {
     ]);
     const summary = updates[1]!.output.summary;
     expect(updates[0]!.output.summary).toBe(summary);
-    expectSummary(summary, { files: 1, scopes: 16, findings: expected, newComments: 25, alreadyCommented: 0 });
+    expectSummary(summary, { files: 1, scopes: 16, findings: expected, newComments: 25, conversation: [60, 0, 0] });
     expect(summary).toContain('\nNot commented inline (comment limit reached), see the annotations:\n');
     const rule = ruleByAlias(BLOCKING_SLEEP);
     const listed = summary.split('\n').filter((line) => line.startsWith('- `'));
@@ -173,10 +177,12 @@ describe('review limits', () => {
     mockFindCheckRun(h.github, HEAD_SHA);
     mockCreateCheckRun(h.github, HEAD_SHA);
     // GitHub leaves `patch` out for large files: the diff is computed from the two texts.
+    mockReadConfig(h.github);
     mockListFiles(h.github, [changedFile(PY_PATH, 'modified')]);
     mockReadBlobs(h.github, [AFTER]);
     mockReadBlobs(h.github, [BEFORE]);
-    // No finding can become a comment, so the bot's earlier comments are not listed.
+    // No finding can become a comment; the threads are still read, to resolve the fixed ones.
+    mockBotThreads(h.github, []);
     mockUpdateCheckRun(h.github, HEAD_SHA);
 
     await h.deliver('pull_request', openedPayload());
@@ -185,12 +191,18 @@ describe('review limits', () => {
       `POST /app/installations/${INSTALLATION_ID}/access_tokens`,
       `GET ${checkRunsOfHead(HEAD_SHA)}`,
       `POST ${REPO_PATH}/check-runs`,
+      ...configCalls(),
       `GET ${filesOf()}`,
+      'POST /graphql',
       'POST /graphql',
       'POST /graphql',
       `PATCH ${checkRunPath()}`,
     ]);
-    expect(h.github.bodies('POST', '/graphql')).toEqual([readBlobsBody(HEAD_SHA, [PY_PATH]), readBlobsBody(BASE_SHA, [PY_PATH])]);
+    expect(h.github.bodies('POST', '/graphql')).toEqual([
+      readBlobsBody(HEAD_SHA, [PY_PATH]),
+      readBlobsBody(BASE_SHA, [PY_PATH]),
+      botThreadsBody(),
+    ]);
     const updates = h.github.bodies('PATCH', checkRunPath()) as CheckRunUpdate[];
     expect(updates).toEqual([
       {
@@ -200,6 +212,6 @@ describe('review limits', () => {
         output: { title: '7 asyncio problems in 6 touched scopes', summary: expect.any(String), annotations: expected.map(annotationOf) },
       },
     ]);
-    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 6, findings: expected, newComments: 0, alreadyCommented: 0 });
+    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 6, findings: expected, newComments: 0, conversation: [7, 0, 0] });
   });
 });

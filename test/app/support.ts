@@ -165,34 +165,12 @@ export function checkRun(id: number, headSha: string, status: 'in_progress' | 'c
   };
 }
 
-/** A review comment as `pulls.listReviewComments` returns it. */
-export function reviewComment(id: number, body: string, path: string, line: number, userType: 'Bot' | 'User' = 'Bot') {
-  return {
-    id,
-    node_id: `PRRC_${id}`,
-    pull_request_review_id: 1000 + id,
-    path,
-    line,
-    side: 'RIGHT',
-    body,
-    commit_id: HEAD_SHA,
-    original_commit_id: HEAD_SHA,
-    user:
-      userType === 'Bot'
-        ? { login: 'asyncguard[bot]', id: 9000001, type: 'Bot' }
-        : { login: 'Codertocat', id: 21031067, type: 'User' },
-    created_at: '2024-05-01T10:00:06Z',
-    updated_at: '2024-05-01T10:00:06Z',
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Mocks of the requests a review makes, in the order it makes them.
 
 export const checkRunsOfHead = (sha: string) =>
   `${REPO_PATH}/commits/${sha}/check-runs?check_name=asyncguard&filter=latest&app_id=123`;
 export const filesOf = (number = PR_NUMBER) => `${REPO_PATH}/pulls/${number}/files?per_page=100`;
-export const commentsOf = (number = PR_NUMBER) => `${REPO_PATH}/pulls/${number}/comments?per_page=100`;
 export const reviewsOf = (number = PR_NUMBER) => `${REPO_PATH}/pulls/${number}/reviews`;
 export const checkRunPath = (id = CHECK_RUN_ID) => `${REPO_PATH}/check-runs/${id}`;
 
@@ -216,8 +194,63 @@ export function mockReadBlobs(github: GitHubMock, texts: (string | null)[]): voi
   github.post('/graphql', { body: { data: { repository } } });
 }
 
-export function mockListReviewComments(github: GitHubMock, comments: unknown[] = [], number = PR_NUMBER): void {
-  github.get(commentsOf(number), { body: comments });
+/** `.github/asyncguard.yml` through the contents API, path segment encoded as Octokit sends it. */
+export const configPath = (repo = REPO) => `/repos/${OWNER}/${repo}/contents/${encodeURIComponent('.github/asyncguard.yml')}`;
+
+/**
+ * The configuration read: the repository's file (raw YAML), or 404 there and 404 in the owner's
+ * `.github` repository (Probot's fallback).
+ */
+export function mockReadConfig(github: GitHubMock, yaml: string | null = null): void {
+  if (yaml !== null) {
+    github.get(configPath(), { body: yaml, headers: { 'content-type': 'application/vnd.github.raw; charset=utf-8' } });
+    return;
+  }
+  github.get(configPath(), { status: 404, body: { message: 'Not Found' } });
+  github.get(configPath('.github'), { status: 404, body: { message: 'Not Found' } });
+}
+
+/** The requests of the configuration read. */
+export function configCalls(found = false): string[] {
+  return found ? [`GET ${configPath()}`] : [`GET ${configPath()}`, `GET ${configPath('.github')}`];
+}
+
+/** A review thread as the reviewThreads GraphQL connection returns it. */
+export function reviewThread(id: string, body: string, path: string, options: { resolved?: boolean; author?: 'Bot' | 'User' } = {}) {
+  return {
+    id,
+    isResolved: options.resolved ?? false,
+    path,
+    comments: { nodes: [{ body, author: { __typename: options.author ?? 'Bot' } }] },
+  };
+}
+
+/** One page of the pull request's review threads. */
+export function mockBotThreads(github: GitHubMock, threads: unknown[] = []): void {
+  github.post('/graphql', {
+    body: { data: { repository: { pullRequest: { reviewThreads: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: threads } } } } },
+  });
+}
+
+/** The reviewThreads query, first page. */
+export function botThreadsBody() {
+  return {
+    query: expect.stringContaining('reviewThreads(first: 100, after: $cursor)'),
+    variables: { owner: OWNER, name: REPO, number: PR_NUMBER, cursor: null },
+  };
+}
+
+/** resolveReviewThread answered, or refused the way GitHub refuses an installation without permission. */
+export function mockResolveThread(github: GitHubMock, threadId: string, refused = false): void {
+  github.post('/graphql', {
+    body: refused
+      ? { data: { resolveReviewThread: null }, errors: [{ type: 'FORBIDDEN', path: ['resolveReviewThread'], message: 'Resource not accessible by integration' }] }
+      : { data: { resolveReviewThread: { thread: { id: threadId, isResolved: true } } } },
+  });
+}
+
+export function resolveThreadBody(threadId: string) {
+  return { query: expect.stringContaining('resolveReviewThread(input: { threadId: $threadId })'), variables: { threadId } };
 }
 
 export function mockCreateReview(github: GitHubMock, number = PR_NUMBER): void {
@@ -329,7 +362,7 @@ export const ISO_TIME = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\
 /** The check-run summary's fixed parts: what was analysed, the per-rule table, the comment counts. */
 export function expectSummary(
   summary: string,
-  expected: { files: number; scopes: number; findings: ExpectedFinding[]; newComments: number; alreadyCommented: number },
+  expected: { files: number; scopes: number; findings: ExpectedFinding[]; newComments: number; conversation: [number, number, number] },
 ): void {
   const files = `${expected.files} changed Python file${expected.files === 1 ? '' : 's'}`;
   const scopes = `${expected.scopes} ${expected.scopes === 1 ? 'touched function or statement' : 'touched functions and statements'}`;
@@ -343,6 +376,8 @@ export function expectSummary(
     expect(rows).toContain(`| [${rule.meta.id} ${rule.meta.slug}](${ruleDocsUrl(rule)}) | ${rule.meta.severity} | ${count} |`);
     for (const { guide, section } of rule.meta.cites) expect(summary).toContain(`${SKILL_GUIDES[guide].name}: ${section}`);
   }
-  expect(summary).toContain(`\nReview comments: ${expected.newComments} new, ${expected.alreadyCommented} already on the pull request.\n`);
+  expect(summary).toContain(`\nInline comments posted by this run: ${expected.newComments}.\n`);
+  const [fresh, open, fixed] = expected.conversation;
+  expect(summary).toContain(`\nSince the last review: **${fresh} new, ${open} still open, ${fixed} fixed**.`);
   expect(summary).toContain('\nSkill sections behind these findings: ');
 }
