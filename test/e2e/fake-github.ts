@@ -158,6 +158,8 @@ export class FakeGitHub {
   readonly checkRuns: StoredCheckRun[] = [];
   readonly reviews: StoredReview[] = [];
   readonly reviewComments: StoredReviewComment[] = [];
+  /** Review threads marked resolved (by id `PRRT_<first comment id>`). */
+  readonly resolvedThreads = new Set<string>();
   /** Per pull request number and file path: the geometry of its patch. */
   readonly geometry = new Map<number, Map<string, PatchGeometry>>();
 
@@ -197,9 +199,9 @@ export class FakeGitHub {
     return this.requests.filter((r) => r.error === 'unhandled');
   }
 
-  /** Requests the fake refused (validation, auth) or did not know. */
+  /** Requests the fake refused (validation, auth) or did not know; a file that is not there is no refusal. */
   get failed(): RecordedRequest[] {
-    return this.requests.filter((r) => r.status >= 400);
+    return this.requests.filter((r) => r.status >= 400 && !(r.status === 404 && r.method === 'GET' && r.path.includes('/contents/')));
   }
 
   async start(): Promise<void> {
@@ -285,6 +287,11 @@ export class FakeGitHub {
     }
 
     m = path.match(/^\/api\/v3\/repos\/([^/]+)\/([^/]+)(\/.*)?$/);
+    // The owner's `.github` repository (Probot's configuration fallback) does not exist here.
+    if (m && method === 'GET' && m[1]!.toLowerCase() === owner.toLowerCase() && m[2] === '.github' && m[3]?.startsWith('/contents/')) {
+      this.#authorize(req);
+      return NOT_FOUND;
+    }
     if (!m || m[1]!.toLowerCase() !== owner.toLowerCase() || m[2]!.toLowerCase() !== repo.toLowerCase()) return null;
     const rest = m[3] ?? '';
     const query = url.searchParams;
@@ -620,6 +627,8 @@ export class FakeGitHub {
     const { query, variables } = asObject(body) as { query?: unknown; variables?: Record<string, unknown> };
     if (typeof query !== 'string') throw new HttpError(400, 'Problems parsing JSON');
     const vars = variables ?? {};
+    if (/^\s*mutation\b[\s\S]*resolveReviewThread\(input: \{ threadId: \$threadId \}\)/.test(query)) return this.#resolveThread(vars.threadId);
+    if (/pullRequest\(number: \$number\)\s*\{\s*reviewThreads\(first: (\d+), after: \$cursor\)/.test(query)) return this.#reviewThreads(vars);
     const repository = /repository\(owner: \$(\w+), name: \$(\w+)\)/.exec(query);
     const aliases = [...query.matchAll(/(\w+): object\(expression: \$(\w+)\)\s*\{\s*\.\.\. on Blob \{([^}]*)\}\s*\}/g)];
     if (!repository || aliases.length === 0) throw new HttpError(400, `fake: unsupported GraphQL query: ${query.slice(0, 200)}`);
@@ -645,11 +654,39 @@ export class FakeGitHub {
     return { status: 200, body: { data: { repository: result } } };
   }
 
+  /** Every top-level review comment opens a thread; all of them fit one page here. */
+  #reviewThreads(vars: Record<string, unknown>): Answer {
+    if (String(vars.owner).toLowerCase() !== this.#options.owner.toLowerCase() || String(vars.name).toLowerCase() !== this.#options.repo.toLowerCase()) {
+      return { status: 200, body: { data: { repository: null }, errors: [{ type: 'NOT_FOUND', path: ['repository'], message: 'Could not resolve to a Repository' }] } };
+    }
+    if (vars.cursor !== null) throw new HttpError(400, 'fake: only the first page of review threads exists');
+    const pull = this.#pull(Number(vars.number));
+    const nodes = this.reviewComments
+      .filter((c) => c.pull_number === pull.number)
+      .map((c) => ({
+        id: `PRRT_${c.id}`,
+        isResolved: this.resolvedThreads.has(`PRRT_${c.id}`),
+        path: c.path,
+        comments: { nodes: [{ body: c.body, author: { __typename: c.user.type } }] },
+      }));
+    return { status: 200, body: { data: { repository: { pullRequest: { reviewThreads: { pageInfo: { hasNextPage: false, endCursor: null }, nodes } } } } } };
+  }
+
+  #resolveThread(threadId: unknown): Answer {
+    const known = this.reviewComments.some((c) => `PRRT_${c.id}` === threadId);
+    if (!known) {
+      return { status: 200, body: { data: { resolveReviewThread: null }, errors: [{ type: 'NOT_FOUND', path: ['resolveReviewThread'], message: `Could not resolve to a node with the global id of '${String(threadId)}'` }] } };
+    }
+    this.resolvedThreads.add(String(threadId));
+    return { status: 200, body: { data: { resolveReviewThread: { thread: { id: threadId, isResolved: true } } } } };
+  }
+
   #contents(path: string, ref: string | null, accept: string): Answer {
     const pull = this.#options.pulls[0];
     const sha = ref ?? pull?.baseSha ?? '';
     const text = this.#options.commits[sha]?.[path];
-    if (text === undefined) throw new HttpError(404, 'Not Found');
+    // A file that is not there is an ordinary answer (the configuration file usually is not).
+    if (text === undefined) return NOT_FOUND;
     if (/application\/vnd\.github(\.v3)?\.raw/.test(accept)) return { status: 200, body: text };
     return {
       status: 200,
@@ -663,6 +700,8 @@ interface Answer {
   body: unknown;
   headers?: Record<string, string>;
 }
+
+const NOT_FOUND: Answer = { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/repos/contents#get-repository-content' } };
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

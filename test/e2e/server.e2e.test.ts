@@ -346,9 +346,18 @@ describe('the real server (npm start) against a fake GitHub', () => {
       ['100', '1'],
       ['100', '2'],
     ]);
-    // The head text came in one GraphQL query, for the Python file only.
+    // The head text came in one GraphQL query, for the Python file only; a second query read
+    // the bot's review threads (none yet).
     const graphql = fake.requests.filter((r) => r.path === '/api/graphql');
-    expect(graphql, details()).toHaveLength(1);
+    expect(graphql.map((r) => /reviewThreads|object\(expression/.exec((r.body as { query: string }).query)?.[0]), details()).toEqual([
+      'object(expression',
+      'reviewThreads',
+    ]);
+    // The configuration was looked for on the default branch, then in the owner's .github repository.
+    expect(fake.requests.filter((r) => r.path.includes('/contents/.github')).map((r) => [r.path, r.status, r.query.ref])).toEqual([
+      ['/api/v3/repos/Codertocat/netkit/contents/.github%2Fasyncguard.yml', 404, undefined],
+      ['/api/v3/repos/Codertocat/.github/contents/.github%2Fasyncguard.yml', 404, undefined],
+    ]);
     const variables = (graphql[0]!.body as { variables: Record<string, string> }).variables;
     expect(Object.entries(variables).filter(([key]) => /^e\d+$/.test(key))).toEqual([['e0', `${HEAD_SHA}:${PY_PATH}`]]);
   }, 40_000);
