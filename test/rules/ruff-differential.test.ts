@@ -6,7 +6,7 @@
 // really differ: every disagreement is either fixed or explained, and no explanation goes stale.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Workspace } from '@astral-sh/ruff-wasm-nodejs';
+import { PositionEncoding, Workspace } from '@astral-sh/ruff-wasm-nodejs';
 import { describe, expect, it } from 'vitest';
 import { parsePython } from '../../src/python/parser.js';
 import { WHOLE_FILE } from '../../src/python/scopes.js';
@@ -33,7 +33,7 @@ interface RuffDiagnostic {
   start_location: { row: number; column: number };
 }
 
-const ruff = new Workspace({ 'output-prefer-rule-codes': true, lint: { select: [...TWIN_CODES], preview: true } }, 'Utf16');
+const ruff = new Workspace({ 'output-prefer-rule-codes': true, lint: { select: [...TWIN_CODES], preview: true } }, PositionEncoding.Utf16);
 
 /** Lines Ruff reports a twin code on. */
 function ruffLines(source: string): Set<number> {
