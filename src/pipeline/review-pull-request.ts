@@ -92,6 +92,7 @@ async function startCheckRun(request: ReviewRequest, gateway: ReviewGateway): Pr
 
 async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDeps): Promise<ReviewOutcome> {
   const { gateway, analyzer } = deps;
+  if (await completedAsSuperseded(check, deps)) return { conclusion: 'cancelled', findings: [], commentsPosted: 0 };
 
   // 1. configuration, from the default branch. A broken file is reported, never replaced by defaults.
   const configured = await loadSettings(gateway);
@@ -156,11 +157,7 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDep
   const fixed = fixedThreads(threads, findings, unanalysed);
 
   // A newer push makes this review moot: say so, and post nothing.
-  const newer = deps.supersededBy?.() ?? null;
-  if (newer) {
-    await gateway.completeCheckRun(check, { conclusion: 'cancelled', output: renderSupersededOutput(newer), annotations: [] });
-    return { conclusion: 'cancelled', findings, commentsPosted: 0 };
-  }
+  if (await completedAsSuperseded(check, deps)) return { conclusion: 'cancelled', findings, commentsPosted: 0 };
 
   // 7. publish: one review, resolve what was fixed, then the completed check run.
   if (selection.comments.length > 0) {
@@ -192,6 +189,14 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDep
     annotations: findings.map(annotationOf),
   });
   return { conclusion, findings, commentsPosted: selection.comments.length };
+}
+
+/** When a newer push has arrived: completes the check run as cancelled, pointing at it. */
+async function completedAsSuperseded(check: CheckRunHandle, deps: ReviewDeps): Promise<boolean> {
+  const newer = deps.supersededBy?.() ?? null;
+  if (!newer) return false;
+  await deps.gateway.completeCheckRun(check, { conclusion: 'cancelled', output: renderSupersededOutput(newer), annotations: [] });
+  return true;
 }
 
 async function loadSettings(

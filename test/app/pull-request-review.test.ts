@@ -44,29 +44,15 @@ import {
   webhookExample,
   type CheckRunUpdate,
   type ReviewBody,
+  openedPayload,
+  synchronizePayload,
 } from './support.js';
 
 /** Heads of the later pushes (the real synchronize example repeats the opened example's head). */
 const SECOND_SHA = '5d0c1e3b7a9f2e4d6c8b0a1f3e5d7c9b1a3f5e7d';
 const THIRD_SHA = '8e2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f';
 
-function openedPayload() {
-  const payload = webhookExample('pull_request', 'opened');
-  // Already false in the example; set because the review hinges on it (drafts are skipped).
-  payload.pull_request.draft = false;
-  return payload;
-}
 
-/** A push to the pull request: the real synchronize example, moved to a new head commit. */
-function synchronizePayload(before: string, after: string) {
-  const payload = webhookExample('pull_request', 'synchronize');
-  payload.pull_request.draft = false;
-  // The example's head is the opened example's head; a push moves it, which is what this tests.
-  payload.before = before;
-  payload.after = after;
-  payload.pull_request.head.sha = after;
-  return payload;
-}
 
 /** The requests of a review, in order, for check run `runId` on `sha`; `resolved`: threads resolved. */
 function reviewCalls(sha: string, runId = CHECK_RUN_ID, withReview = true, resolved = 0): string[] {

@@ -38,6 +38,8 @@ import {
   type CheckRunUpdate,
   type ExpectedFinding,
   type ReviewBody,
+  newFilePatch,
+  openedPayload,
 } from './support.js';
 
 const WORKERS_PATH = 'workers/replication.py';
@@ -77,18 +79,7 @@ function replicationModule(): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** What git shows for a new file: one hunk adding every line. */
-function newFilePatch(text: string): string {
-  const lines = text.replace(/\n$/, '').split('\n');
-  return [`@@ -0,0 +1,${lines.length} @@`, ...lines.map((line) => `+${line}`)].join('\n');
-}
 
-function openedPayload() {
-  const payload = webhookExample('pull_request', 'opened');
-  // Already false in the example; set because the review hinges on it (drafts are skipped).
-  payload.pull_request.draft = false;
-  return payload;
-}
 
 describe('review limits', () => {
   const h = useProbotHarness();

@@ -381,3 +381,29 @@ export function expectSummary(
   expect(summary).toContain(`\nSince the last review: **${fresh} new, ${open} still open, ${fixed} fixed**.`);
   expect(summary).toContain('\nSkill sections behind these findings: ');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Payloads and patches shared by the scenarios.
+
+/** The real pull_request.opened example, not a draft (drafts are not reviewed). */
+export function openedPayload(): any {
+  const payload = webhookExample('pull_request', 'opened');
+  payload.pull_request.draft = false;
+  return payload;
+}
+
+/** A push to the pull request: the real synchronize example, moved to a new head commit. */
+export function synchronizePayload(before: string, after: string): any {
+  const payload = webhookExample('pull_request', 'synchronize');
+  payload.pull_request.draft = false;
+  payload.before = before;
+  payload.after = after;
+  payload.pull_request.head.sha = after;
+  return payload;
+}
+
+/** What git shows for a new file: one hunk adding every line. */
+export function newFilePatch(text: string): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return [`@@ -0,0 +1,${lines.length} @@`, ...lines.map((line) => `+${line}`)].join('\n');
+}
