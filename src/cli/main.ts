@@ -4,15 +4,19 @@
  *   asyncguard check PATH...                 whole files and folders
  *   asyncguard review --base REF [--head REF] the touched scopes of the local diff, as the App decides
  *   asyncguard rules | explain RULE
- * Exit 1 when a finding is at `error` severity, 0 otherwise, 2 on usage errors.
+ * Exit 1 when a finding reaches `fail_on` (default: error), 0 otherwise, 2 on usage errors.
  */
-import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { inlineAnalyzer } from '../analysis/analyzer.js';
 import type { FileAnalysis, FileInput } from '../analysis/analyze-file.js';
+import { parse as parseYaml } from 'yaml';
+import { BLOCKING_PATTERN, CONFIG_PATH } from '../config/schema.js';
+import { DEFAULT_SETTINGS, pathFilter, resolveConfig, type ReviewSettings } from '../config/settings.js';
 import { parseUnifiedDiff } from '../diff/patch.js';
+import { applyTestPolicy, reachesFailOn } from '../findings/policy.js';
 import { renderRuleDoc } from '../findings/render.js';
 import { findRule, RULES, suggestRules } from '../rules/registry.js';
 import type { Rule } from '../rules/types.js';
@@ -37,6 +41,8 @@ commands:
 
 options:
   --format text|json              output format (default text)
+  --config FILE                   settings file (default: .github/asyncguard.yml when present), as the App reads it
+  --blocking-call PATTERN=FIX     a call to flag in async code (repeatable): \`mypkg.db.query=use mypkg.db.aquery\`
   -h, --help                      show this help
 `;
 
@@ -64,6 +70,8 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
         format: { type: 'string', default: 'text' },
         base: { type: 'string' },
         head: { type: 'string' },
+        config: { type: 'string' },
+        'blocking-call': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -82,24 +90,28 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   switch (command) {
     case 'check': {
       if (args.length === 0) throw new UsageError('check needs at least one file or folder');
-      const paths = await collectPythonFiles(args, io.cwd);
+      const settings = loadSettings(values.config, values['blocking-call'] ?? [], io.cwd);
+      const filter = pathFilter(settings);
+      const paths = (await collectPythonFiles(args, io.cwd)).filter((path) => filter.reviewed(path));
       const inputs: FileInput[] = [];
       for (const path of paths) {
-        inputs.push({ path, source: await readPythonFile(join(io.cwd, path)), addedLines: 'all' });
+        inputs.push({ path, source: await readPythonFile(join(io.cwd, path)), addedLines: 'all', ...analysisSettings(settings) });
       }
-      return report(await inlineAnalyzer().analyze(inputs), format, io);
+      return report(await inlineAnalyzer().analyze(inputs), settings, format, io);
     }
     case 'review': {
       if (!values.base) throw new UsageError('review needs --base REF');
       if (args.length > 0) throw new UsageError(`review takes no paths (got ${args.join(' ')})`);
+      const settings = loadSettings(values.config, values['blocking-call'] ?? [], io.cwd);
+      const filter = pathFilter(settings);
       const diffs = parseUnifiedDiff(await localDiff(io.cwd, values.base, values.head));
       const inputs: FileInput[] = [];
       for (const [path, diff] of diffs) {
-        if (!/\.pyi?$/.test(path) || diff.addedLines.length === 0) continue;
+        if (!/\.pyi?$/.test(path) || diff.addedLines.length === 0 || !filter.reviewed(path)) continue;
         const source = values.head ? decodePython(await showFile(io.cwd, values.head, path)) : await readPythonFile(join(io.cwd, path));
-        inputs.push({ path, source, addedLines: diff.addedLines });
+        inputs.push({ path, source, addedLines: diff.addedLines, ...analysisSettings(settings) });
       }
-      return report(await inlineAnalyzer().analyze(inputs), format, io);
+      return report(await inlineAnalyzer().analyze(inputs), settings, format, io);
     }
     case 'rules':
       if (format === 'json') io.stdout(`${JSON.stringify(RULES.map((rule) => rule.meta), null, 2)}\n`);
@@ -120,12 +132,54 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-function report(analyses: FileAnalysis[], format: 'text' | 'json', io: Io): number {
+/**
+ * The settings the App would use: `--config FILE`, else `.github/asyncguard.yml` of the working
+ * directory when there is one, else the defaults; `--blocking-call` adds to the file's list.
+ */
+function loadSettings(configPath: string | undefined, blockingCalls: readonly string[], cwd: string): ReviewSettings {
+  const path = configPath ? resolve(cwd, configPath) : join(cwd, CONFIG_PATH);
+  let settings = DEFAULT_SETTINGS;
+  if (configPath || existsSync(path)) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read the configuration ${path}: ${(error as Error).message}`);
+    }
+    let raw: unknown;
+    try {
+      raw = parseYaml(text) ?? null;
+    } catch (error) {
+      throw new UsageError(`${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
+    const resolved = resolveConfig(raw);
+    if (!resolved.ok) {
+      const lines = resolved.problems.map((p) => `  ${p.key || '(the file)'}: ${p.value === undefined ? '' : `found ${p.value}, `}expected ${p.expected}`);
+      throw new UsageError(`invalid configuration ${path}:\n${lines.join('\n')}`);
+    }
+    settings = resolved.settings;
+  }
+  if (blockingCalls.length === 0) return settings;
+  const extra = blockingCalls.map((entry) => {
+    const [pattern = '', ...rest] = entry.split('=');
+    if (!BLOCKING_PATTERN.test(pattern.trim())) throw new UsageError(`--blocking-call ${JSON.stringify(entry)}: expected PATTERN=SUGGESTION, PATTERN a dotted name optionally ending in .*`);
+    return { pattern: pattern.trim(), suggestion: rest.join('=').trim() || 'this call blocks the event loop' };
+  });
+  return { ...settings, rules: { ...settings.rules, blockingCalls: [...settings.rules.blockingCalls, ...extra] } };
+}
+
+function analysisSettings(settings: ReviewSettings): Pick<FileInput, 'severities' | 'settings'> {
+  return { severities: settings.severities, settings: settings.rules };
+}
+
+function report(raw: FileAnalysis[], settings: ReviewSettings, format: 'text' | 'json', io: Io): number {
+  const isTest = pathFilter(settings).isTest;
+  const analyses = raw.map((analysis) => ({ ...analysis, findings: applyTestPolicy(analysis.findings, isTest) }));
   const findings = analyses.flatMap((analysis) => analysis.findings);
   if (format === 'json') io.stdout(`${JSON.stringify(findings.map(jsonFinding), null, 2)}\n`);
   else io.stdout(textReport(analyses, RULES_BY_ID));
   for (const analysis of analyses) if (analysis.skipped && format === 'json') io.stderr(`asyncguard: ${analysis.path}: skipped: ${analysis.skipped}\n`);
-  return findings.some((finding) => finding.severity === 'error') ? 1 : 0;
+  return reachesFailOn(findings, settings.failOn) ? 1 : 0;
 }
 
 // Run when executed (bin, `node dist/cli/main.js`), not when imported by tests.

@@ -3,6 +3,7 @@ import type { FileAnalysis, FileInput } from '../analysis/analyze-file.js';
 import { pathFilter, resolveConfig, type ConfigProblem, type ReviewSettings } from '../config/settings.js';
 import { diffTexts, isCommentable, parsePatch, type FileDiff } from '../diff/patch.js';
 import { fingerprintAll, type FingerprintedFinding } from '../findings/fingerprint.js';
+import { applyTestPolicy, isBlockingInTests, reachesFailOn } from '../findings/policy.js';
 import {
   renderCheckOutput,
   renderComment,
@@ -15,7 +16,7 @@ import {
 } from '../findings/render.js';
 import { selectComments } from '../findings/select.js';
 import { RULES } from '../rules/registry.js';
-import type { Rule, Severity, Suggestion } from '../rules/types.js';
+import type { Rule, Suggestion } from '../rules/types.js';
 import type {
   Annotation,
   ChangedFile,
@@ -52,7 +53,6 @@ export interface ReviewOutcome {
 
 const PYTHON_FILE = /\.pyi?$/;
 const RULES_BY_ID: ReadonlyMap<string, Rule> = new Map(RULES.map((rule) => [rule.meta.id, rule]));
-const RANK: Record<Exclude<Severity, 'off'>, number> = { info: 1, warning: 2, error: 3 };
 
 /**
  * The review of one pull request head: numbered stages of design.md. The check run is always
@@ -141,11 +141,8 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDep
   notes.push(...analysisNotes(analyses));
 
   // 6. findings: test code, fingerprints, the conversation so far, and what becomes a comment.
-  const inTests = (finding: { path: string; ruleId: string }) =>
-    filter.isTest(finding.path) && RULES_BY_ID.get(finding.ruleId)?.meta.family === 'blocking';
-  const findings = fingerprintAll(
-    analyses.flatMap((analysis) => analysis.findings).map((f) => (inTests(f) ? { ...f, severity: 'info' as const } : f)),
-  );
+  const inTests = (finding: FingerprintedFinding) => isBlockingInTests(finding, filter.isTest);
+  const findings = fingerprintAll(applyTestPolicy(analyses.flatMap((analysis) => analysis.findings), filter.isTest));
   const threads = await gateway.botThreads();
   const threaded = new Set(threads.flatMap((thread) => thread.fingerprints));
   const selection = selectComments(
@@ -308,6 +305,5 @@ function annotationOf(finding: FingerprintedFinding): Annotation {
 }
 
 function conclude(findings: readonly FingerprintedFinding[], failOn: ReviewSettings['failOn']): Conclusion {
-  if (failOn === 'never') return 'success';
-  return findings.some((finding) => RANK[finding.severity] >= RANK[failOn]) ? 'failure' : 'success';
+  return reachesFailOn(findings, failOn) ? 'failure' : 'success';
 }

@@ -1,3 +1,4 @@
+import type { BlockingIndex } from '../python/call-graph.js';
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { Binding, ImportTable } from '../python/imports.js';
 import type { SkillSection } from './skills.js';
@@ -17,6 +18,8 @@ export interface RuleDocs {
   example: string;
   /** The fixed Python (a test proves it is silent). */
   useInstead: string;
+  /** Settings the example needs to fire (a rule that reads configuration); tests pass them. */
+  settings?: Partial<RuleSettings>;
 }
 
 export interface RuleMeta {
@@ -102,6 +105,12 @@ export interface RuleContext {
    * are not seen from their methods), or null when no scope of the file binds it.
    */
   lookup(name: string): NameLookup | null;
+  /**
+   * Which sync functions of this file (and of the pull request's other files, when the caller
+   * passes their summaries) block the loop when called, directly or through further sync calls,
+   * and by which chain. Built on first use (a pre-pass over the sync functions): transitive-blocking.
+   */
+  blockingIndex(): BlockingIndex;
   report(report: Report): void;
 }
 

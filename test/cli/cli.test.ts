@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,10 @@ async function cli(args: string[], cwd = process.cwd()) {
 
 function tempDir(files: Record<string, string | Buffer>): string {
   const dir = mkdtempSync(join(tmpdir(), 'ag-cli-'));
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
   return dir;
 }
 
@@ -110,6 +113,57 @@ async def fine():
     const findings = JSON.parse(stdout);
     expect(findings).toEqual([expect.objectContaining({ path: 'legacy.py', line: 6, ruleId: 'AG101' })]);
     expect(stderr).toBe('asyncguard: junk.py: skipped: contains NUL bytes (binary?); not analysed\n');
+  });
+});
+
+describe('asyncguard check with configuration', () => {
+  const CHARGE = 'from billing.client import charge\n\n\nasync def checkout(order):\n    return charge(order)\n';
+
+  it('--blocking-call flags a team-listed call with its suggestion', async () => {
+    const dir = tempDir({ 'shop.py': CHARGE });
+    const plain = await cli(['check', 'shop.py'], dir);
+    expect(plain.code).toBe(0);
+    const { code, stdout } = await cli(['check', '--blocking-call', 'billing.client.charge=use billing.aio.charge', 'shop.py'], dir);
+    expect(code).toBe(1);
+    expect(stdout).toContain('shop.py:5:12: AG111 [error]');
+    expect(stdout).toContain('use billing.aio.charge');
+  });
+
+  it('reads .github/asyncguard.yml like the App: rules, exclude, blocking_calls, fail_on, test paths', async () => {
+    const dir = tempDir({
+      '.github/asyncguard.yml': [
+        'rules:',
+        '  AG101: warning',
+        'exclude: ["vendor/**"]',
+        'fail_on: warning',
+        'blocking_calls:',
+        '  billing.client.charge: use billing.aio.charge',
+        '',
+      ].join('\n'),
+      'poll.py': BLOCKING,
+      'shop.py': CHARGE,
+      'vendor/old.py': BLOCKING,
+      'tests/test_poll.py': BLOCKING,
+    });
+    const { code, stdout } = await cli(['check', '--format', 'json', '.'], dir);
+    expect(code).toBe(1);
+    const found = (JSON.parse(stdout) as { path: string; ruleId: string; severity: string }[]).map((f) => `${f.path} ${f.ruleId} ${f.severity}`);
+    // vendor/ is excluded; the blocking sleep in a test drops to info.
+    expect(found).toEqual(['poll.py AG101 warning', 'shop.py AG111 error', 'tests/test_poll.py AG101 info']);
+  });
+
+  it('an invalid configuration is a usage error naming the key and what was expected', async () => {
+    const dir = tempDir({ 'poll.py': BLOCKING, 'ag.yml': 'comment_on: everywhere\nrules:\n  AG101: loud\n' });
+    const { code, stderr } = await cli(['check', '--config', 'ag.yml', 'poll.py'], dir);
+    expect(code).toBe(2);
+    expect(stderr).toContain('comment_on: found "everywhere", expected one of added, diff_context, none');
+    expect(stderr).toContain('rules.AG101: found "loud", expected one of off, on, info, warning, error');
+    const broken = await cli(['check', '--config', 'missing.yml', 'poll.py'], dir);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('cannot read the configuration');
+    const bad = await cli(['check', '--blocking-call', 'not a pattern', 'poll.py'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected PATTERN=SUGGESTION');
   });
 });
 
