@@ -1,6 +1,7 @@
 import type { ApplicationFunction } from 'probot';
 import { defaultAnalyzer, type Analyzer } from './analysis/analyzer.js';
 import { reviewGateway } from './github/review-gateway.js';
+import { onIssueComment, onReviewComment } from './handlers/comment-command.js';
 import { onPullRequest, PULL_REQUEST_EVENTS } from './handlers/pull-request.js';
 import { onCheckRunRerequested, onCheckSuiteRerequested } from './handlers/rerequested.js';
 import type { ReviewScheduler } from './handlers/scheduler.js';
@@ -56,6 +57,9 @@ export function createAsyncguard(options: AsyncguardOptions = {}): Asyncguard {
     probot.on([...PULL_REQUEST_EVENTS], onPullRequest(schedule));
     probot.on('check_run.rerequested', onCheckRunRerequested(schedule));
     probot.on('check_suite.rerequested', onCheckSuiteRerequested(schedule));
+    // `/asyncguard ...` commands; edited and deleted comments are not commands.
+    probot.on('issue_comment.created', onIssueComment(schedule));
+    probot.on('pull_request_review_comment.created', onReviewComment(schedule));
   };
 
   return {

@@ -302,3 +302,97 @@ function plural(n: number, one: string, many = `${one}s`): string {
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 20)}\n\n…(truncated)`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Command replies: the answers to `/asyncguard ...` comments (src/commands).
+
+/** GitHub rejects issue and review comment bodies longer than this (65,536 characters). */
+export const COMMENT_BODY_MAX_CHARS = 65_536;
+
+/** `/asyncguard explain RULE`: the rule's documentation, the markdown of `asyncguard explain RULE`. */
+export function renderExplainReply(rule: Rule): string {
+  return truncate(renderRuleDoc(rule, 'markdown'), COMMENT_BODY_MAX_CHARS);
+}
+
+/** `/asyncguard help`: the commands and every rule, linked to its docs page. */
+export function renderHelpReply(rules: readonly Rule[]): string {
+  const lines = [
+    '**asyncguard commands**: write one at the start of a line of a comment on the pull request.',
+    '',
+    ...commandTable(rules),
+    '',
+    `**Rules** (${rules.length})`,
+    '',
+    '| id | slug | aliases | severity | title |',
+    '| --- | --- | --- | --- | --- |',
+    ...rules.map(
+      (rule) =>
+        `| ${rule.meta.id} | [${rule.meta.slug}](${ruleDocsUrl(rule)}) | ${rule.meta.aliases.join(', ') || '-'} | ${rule.meta.severity} | ${rule.meta.title.replace(/\|/g, '\\|')} |`,
+    ),
+  ];
+  return truncate(lines.join('\n'), COMMENT_BODY_MAX_CHARS);
+}
+
+/**
+ * An unknown sub-command, or `/asyncguard explain` with no rule outside one of asyncguard's
+ * review threads: what to write instead. `name` (user text) is shown only when it looks like a name.
+ */
+export function renderCommandHint(rules: readonly Rule[], unknown?: { command: string }): string {
+  const shown = unknown ? echoName(unknown.command) : null;
+  const lead = !unknown
+    ? '`/asyncguard explain` needs a rule, unless it is a reply in one of asyncguard\'s review threads (then it explains that thread\'s rule).'
+    : shown
+      ? `asyncguard has no command ${shown}.`
+      : 'asyncguard has no such command.';
+  return truncate([lead, '', ...commandTable(rules)].join('\n'), COMMENT_BODY_MAX_CHARS);
+}
+
+/** `/asyncguard explain NAME` where no rule has that id, alias or slug: the closest ones. */
+export function renderUnknownRuleReply(name: string, closest: readonly Rule[]): string {
+  const shown = echoName(name);
+  const lines = [shown ? `asyncguard has no rule ${shown}.` : 'asyncguard has no rule by that name.'];
+  if (closest.length > 0) {
+    lines.push('', 'Closest matches:', '');
+    for (const rule of closest) {
+      const aliases = rule.meta.aliases.length ? ` (${rule.meta.aliases.map((a) => `\`${a}\``).join(', ')})` : '';
+      lines.push(`- [${rule.meta.id} ${rule.meta.slug}](${ruleDocsUrl(rule)})${aliases}: ${rule.meta.title}`);
+    }
+    lines.push('', `Reply \`/asyncguard explain ${closest[0]!.meta.id}\` for one of them, or \`/asyncguard help\` for every rule.`);
+  } else {
+    lines.push('', '`/asyncguard help` lists every rule.');
+  }
+  return truncate(lines.join('\n'), COMMENT_BODY_MAX_CHARS);
+}
+
+/** `/asyncguard recheck` by someone without write access (author_association not OWNER/MEMBER/COLLABORATOR). */
+export function renderRecheckRefusal(): string {
+  return 'Sorry, only people with write access to this repository can ask asyncguard to review again. The next push to this pull request is reviewed as usual.';
+}
+
+/** `/asyncguard recheck` on a closed pull request. */
+export function renderRecheckClosed(): string {
+  return 'This pull request is closed, so asyncguard did not review it again. Reopening it starts a review.';
+}
+
+function commandTable(rules: readonly Rule[]): string[] {
+  const first = rules[0]?.meta;
+  const examples = first
+    ? ` (${[first.id, first.aliases[0], first.slug].filter((name): name is string => Boolean(name)).map((name) => `\`${name}\``).join(', ')})`
+    : '';
+  return [
+    '| command | what it does |',
+    '| --- | --- |',
+    `| \`/asyncguard explain RULE\` | the rule's documentation: what it flags, why, an example, the fix and the skill guide sections. RULE is an id, an alias or a slug${examples}, in any case |`,
+    "| `/asyncguard explain` | as a reply in one of asyncguard's review threads: explains that thread's rule |",
+    '| `/asyncguard recheck` | reviews the pull request again (people with write access) |',
+    '| `/asyncguard help` | the commands and the rules |',
+  ];
+}
+
+/**
+ * User text named back in a reply: only a plain name (letters, digits, `.`, `_`, `-`, at most 64),
+ * as inline code. Anything else (mentions, HTML, links, emphasis) is not shown at all.
+ */
+function echoName(text: string): string | null {
+  return /^[A-Za-z0-9._-]{1,64}$/.test(text) ? inlineCode(text) : null;
+}

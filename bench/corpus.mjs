@@ -1,0 +1,106 @@
+// Real async Python to run asyncguard and Ruff on, without committing anyone's code: the Python
+// standard library's asyncio package of this machine, and Debian's packages of async libraries,
+// fetched with `apt-get download` and unpacked with `dpkg -x` under bench/.corpus (git-ignored).
+// Used by the benchmark (npm run bench), the robustness and precision tests, and `npm run corpus`.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(here, '.corpus');
+
+/** Async libraries and applications Debian packages: servers, clients, drivers, bots. */
+export const DEBIAN_PACKAGES = [
+  'python3-aiohttp',
+  'python3-httpx',
+  'python3-httpcore',
+  'python3-starlette',
+  'python3-fastapi',
+  'python3-anyio',
+  'python3-uvicorn',
+  'python3-hypercorn',
+  'python3-websockets',
+  'python3-asgiref',
+  'python3-aiosqlite',
+  'python3-aiomysql',
+  'python3-asyncpg',
+  'python3-redis',
+  'python3-motor',
+  'python3-aiofiles',
+  'python3-aiosmtplib',
+  'python3-aiodns',
+  'python3-discord',
+  'python3-aioresponses',
+  'python3-pytest-asyncio',
+];
+
+let updated = false;
+
+function download(pkg, target) {
+  try {
+    execFileSync('apt-get', ['download', pkg], { cwd: target, stdio: 'ignore' });
+  } catch (error) {
+    // A fresh machine has no package lists yet: read them once (as root), then try again.
+    if (updated) throw error;
+    updated = true;
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
+    execFileSync('apt-get', ['download', pkg], { cwd: target, stdio: 'ignore' });
+  }
+}
+
+/** Site-packages folders of the Debian packages that could be fetched; the rest are listed as missing. */
+export function debianRoots(packages = DEBIAN_PACKAGES) {
+  const roots = [];
+  const missing = [];
+  for (const pkg of packages) {
+    const target = join(ROOT, pkg);
+    const site = join(target, 'root/usr/lib/python3/dist-packages');
+    if (!existsSync(site)) {
+      try {
+        mkdirSync(target, { recursive: true });
+        if (!readdirSync(target).some((f) => f.endsWith('.deb'))) download(pkg, target);
+        const deb = readdirSync(target).find((f) => f.endsWith('.deb'));
+        execFileSync('dpkg', ['-x', join(target, deb), join(target, 'root')], { stdio: 'ignore' });
+      } catch {
+        missing.push(pkg);
+        continue;
+      }
+    }
+    if (existsSync(site)) roots.push({ name: pkg, dir: site });
+    else missing.push(pkg);
+  }
+  return { roots, missing };
+}
+
+export function stdlibAsyncioRoot() {
+  const dir = execFileSync('python3', ['-c', 'import asyncio, os; print(os.path.dirname(asyncio.__file__))'], { encoding: 'utf8' }).trim();
+  return { name: 'stdlib-asyncio', dir };
+}
+
+function pythonFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== '__pycache__') out.push(...pythonFiles(path));
+    else if (entry.isFile() && entry.name.endsWith('.py')) out.push(path);
+  }
+  return out.sort();
+}
+
+/**
+ * Every .py file under the roots: `path` relative to the root's parent (`asyncio/tasks.py`,
+ * `aiohttp/client.py`), `corpus` the root's name. Test folders are kept: the rules must cope.
+ */
+export function corpusFiles(roots) {
+  return roots.flatMap((root) =>
+    pythonFiles(root.dir).map((path) => ({ corpus: root.name, path: relative(dirname(root.dir), path).replace(/^dist-packages\//, ''), source: readFileSync(path, 'utf8') })),
+  );
+}
+
+// `npm run corpus`: fetch everything, say what is there.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { roots, missing } = debianRoots();
+  const files = corpusFiles([stdlibAsyncioRoot(), ...roots]);
+  console.log(`corpus: ${files.length} files from ${roots.length + 1} roots${missing.length ? `; missing: ${missing.join(', ')}` : ''}`);
+}
