@@ -1,7 +1,8 @@
 import { applySuppressions } from '../findings/suppress.js';
 import { parsePython } from '../python/parser.js';
 import { touchedScopes, WHOLE_FILE, type TouchedScope } from '../python/scopes.js';
-import { runRules } from '../rules/engine.js';
+import type { BlockingSummary } from '../python/call-graph.js';
+import { runRules, summarizeBlocking } from '../rules/engine.js';
 import { RULES } from '../rules/registry.js';
 import type { Finding, RuleSettings, Severity } from '../rules/types.js';
 
@@ -18,6 +19,11 @@ export interface FileInput {
   severities?: Record<string, Severity>;
   /** Team settings the rules read (configured blocking calls, Python version). */
   settings?: RuleSettings;
+  /**
+   * Blocking summaries of the pull request's other files this one may import (and possibly its
+   * own, reused instead of recomputed), for transitive-blocking's cross-file chains. Set by the analyzer.
+   */
+  related?: BlockingSummary[];
 }
 
 export interface FileAnalysis {
@@ -49,6 +55,7 @@ export function analyzeFile(input: FileInput): FileAnalysis {
       scopes,
       severityOf: (rule) => severities[rule.meta.id] ?? rule.meta.severity,
       ...(input.settings ? { settings: input.settings } : {}),
+      ...(input.related?.length ? { related: input.related } : {}),
     });
     const { kept, suppressed } = applySuppressions(file, reported);
     return {
@@ -60,5 +67,22 @@ export function analyzeFile(input: FileInput): FileAnalysis {
     };
   } catch (error) {
     return { ...empty, skipped: `could not be analysed: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * The file's blocking summary (which sync functions block, and what they call) for the other
+ * files of a pull request. Pure and total: null when the file cannot be analysed.
+ */
+export function summarizeFile(input: FileInput): BlockingSummary | null {
+  if (input.source.length > MAX_SOURCE_CHARS || input.source.includes('\u0000')) return null;
+  try {
+    const severities = input.severities ?? {};
+    return summarizeBlocking(parsePython(input.path, input.source), RULES, {
+      severityOf: (rule) => severities[rule.meta.id] ?? rule.meta.severity,
+      ...(input.settings ? { settings: input.settings } : {}),
+    });
+  } catch {
+    return null;
   }
 }

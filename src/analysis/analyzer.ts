@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { analyzeFile, type FileAnalysis, type FileInput } from './analyze-file.js';
+import { importedModules, moduleFiles, type BlockingSummary } from '../python/call-graph.js';
+import { analyzeFile, summarizeFile, type FileAnalysis, type FileInput } from './analyze-file.js';
 
 /** Runs the analysis of many files without blocking the caller's event loop for long. */
 export interface Analyzer {
@@ -11,15 +12,67 @@ export interface Analyzer {
 }
 
 /**
+ * Which files of a batch import another file of the batch (`importers`), and which are imported
+ * (`providers`), read from the import statements as text: no parse. Empty for most pull requests,
+ * which then cost nothing more.
+ */
+export function crossFileImports(inputs: readonly Pick<FileInput, 'path' | 'source'>[]): { importers: number[]; providers: number[] } {
+  const importers: number[] = [];
+  const providers = new Set<number>();
+  if (inputs.length < 2) return { importers, providers: [] };
+  const paths = inputs.map((input) => input.path);
+  const indexOf = new Map(paths.map((path, i) => [path, i]));
+  inputs.forEach((input, i) => {
+    let imports = false;
+    for (const module of importedModules(input.source)) {
+      for (const path of moduleFiles(module, input.path, paths)) {
+        providers.add(indexOf.get(path)!);
+        imports = true;
+      }
+    }
+    if (imports) importers.push(i);
+  });
+  return { importers, providers: [...providers].sort((a, b) => a - b) };
+}
+
+/**
+ * The inputs as analyseFile should see them: a file that imports another file of the batch gets
+ * the blocking summaries of every imported file (chains may run through several), an imported
+ * file its own (so it is not computed twice).
+ */
+async function withRelated(
+  inputs: readonly FileInput[],
+  summarize: (input: FileInput) => Promise<BlockingSummary | null>,
+): Promise<readonly FileInput[]> {
+  const { importers, providers } = crossFileImports(inputs);
+  if (importers.length === 0) return inputs;
+  const summaries = await Promise.all(providers.map((i) => summarize(inputs[i]!)));
+  const related = summaries.filter((summary): summary is BlockingSummary => summary !== null);
+  const out = [...inputs];
+  providers.forEach((i, k) => {
+    const own = summaries[k];
+    if (own) out[i] = { ...inputs[i]!, related: [own] };
+  });
+  for (const i of importers) out[i] = { ...inputs[i]!, related };
+  return out;
+}
+
+const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
  * In-process analysis, one file per macrotask: between files the loop is free to serve
  * webhooks. Used by the CLI, by tests, and where worker threads are switched off.
  */
 export function inlineAnalyzer(): Analyzer {
   return {
     async analyze(inputs) {
+      const prepared = await withRelated(inputs, async (input) => {
+        await nextMacrotask();
+        return summarizeFile(input);
+      });
       const results: FileAnalysis[] = [];
-      for (const input of inputs) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const input of prepared) {
+        await nextMacrotask();
         results.push(analyzeFile(input));
       }
       return results;
@@ -37,7 +90,10 @@ export function workerAnalyzer(threads: number): Analyzer {
     idleTimeout: 60_000,
   });
   return {
-    analyze: (inputs) => Promise.all(inputs.map((input) => pool.run(input) as Promise<FileAnalysis>)),
+    async analyze(inputs) {
+      const prepared = await withRelated(inputs, (input) => pool.run(input, { name: 'summarize' }) as Promise<BlockingSummary | null>);
+      return Promise.all(prepared.map((input) => pool.run(input) as Promise<FileAnalysis>));
+    },
     close: () => pool.destroy(),
   };
 }

@@ -1,25 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
-import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, dottedName, EVENT_LOOP, identifierCounts, methodCall, statementCall, typeOf } from './util.js';
-
-const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future']);
-
-/**
- * Receivers taken for an event loop by name when nothing says otherwise (`loop = loop or
- * asyncio.get_running_loop()` defeats inference; nothing but a loop is called `loop` and has
- * `create_task`). A TaskGroup is never called this.
- */
-const LOOP_NAMES = new Set(['loop', '_loop', 'event_loop', 'self.loop', 'self._loop', 'self.event_loop', 'self._event_loop']);
-
-/** True when `call` starts a task whose only strong reference is the call's result. */
-function spawnsTask(ctx: RuleContext, call: SyntaxNode): boolean {
-  if (calleeIn(ctx, call, SPAWNERS)) return true;
-  const method = methodCall(call);
-  if (method?.method !== 'create_task') return false;
-  const type = typeOf(ctx, method.receiver);
-  if (type === EVENT_LOOP) return true;
-  return type === null && LOOP_NAMES.has(dottedName(method.receiver) ?? '');
-}
+import type { Rule } from './types.js';
+import { calleeText, identifierCounts, spawnsTask, statementCall } from './util.js';
 
 export const danglingTask: Rule = {
   meta: {
@@ -29,13 +10,13 @@ export const danglingTask: Rule = {
     family: 'coroutines',
     severity: 'error',
     title: 'Task created and not kept',
-    fix: 'Keep the task (a set of background tasks with `add_done_callback(tasks.discard)`, or an attribute) and await or cancel it, or start it in an `asyncio.TaskGroup`.',
+    fix: 'Keep the task (a set of background tasks with `add_done_callback(tasks.discard)`, or an attribute) and await or cancel it, or start it in an `asyncio.TaskGroup` (Python 3.11+).',
     messages: {
       discarded: 'The task `{callee}()` starts is dropped: the loop keeps only a weak reference, so it can be garbage-collected mid-run and its exception is never seen',
       unused: '`{name}` holds the task `{callee}()` starts but is never used: the task can be garbage-collected mid-run and its exception is never seen',
     },
     docs: {
-      what: "Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and an event loop's `create_task(...)` whose result is thrown away: a bare statement, or a local variable that is never used again in the function. `TaskGroup.create_task` is not flagged: the group keeps its tasks.",
+      what: "Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and an event loop's `create_task(...)` whose result is thrown away: a bare statement, or a local variable (annotated or not) that is never used again in the function. An event loop is recognised by what the file binds it to (`asyncio.get_running_loop()`, `get_event_loop()`, an `AbstractEventLoop` annotation, a `self._loop` assigned one of these) or, when nothing is known, by its name (`loop`, `self.loop`, discord.py's `self.bot.loop`). `TaskGroup.create_task` is not flagged (the group keeps its tasks), nor is a task stored on an attribute, in a collection, passed to a call or returned. A task kept in a local that is used but never awaited is AG203's, not this rule's.",
       why: 'The event loop keeps only a weak reference to a task. If nothing else holds it, the garbage collector may destroy the task before it finishes ("Task was destroyed but it is pending!"), and when it fails, its exception is logged at best and never reaches the code that started it. Fire-and-forget work then vanishes intermittently, which is the hardest kind of bug to trace.',
       example: [
         'import asyncio',
@@ -85,9 +66,12 @@ export const danglingTask: Rule = {
       assignment(node) {
         const scope = ctx.scope();
         if (scope.kind !== 'def' && scope.kind !== 'async-def') return;
+        // `a = task = ...`: the inner assignment is not a statement of its own, and `a` keeps the task.
+        if (node.parent?.type !== 'expression_statement') return;
         const left = node.childForFieldName('left');
         const right = node.childForFieldName('right');
-        if (left?.type !== 'identifier' || right?.type !== 'call' || node.childForFieldName('type')) return;
+        // `task = ...` and `task: asyncio.Task = ...`; chained, tuple and attribute targets keep it elsewhere.
+        if (left?.type !== 'identifier' || right?.type !== 'call') return;
         if (!spawnsTask(ctx, right)) return;
         // The target itself is the one occurrence: any other (a read, a `nonlocal`, a closure) counts as a use.
         if ((usesIn(scope.node).get(left.text) ?? 0) > 1) return;

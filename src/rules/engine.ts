@@ -1,4 +1,5 @@
-import { buildImportTable } from '../python/imports.js';
+import { BlockingIndex, callTarget, summarisedDefinitions, type BlockingSummary, type FunctionSummary } from '../python/call-graph.js';
+import { buildImportTable, type ImportTable } from '../python/imports.js';
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { TouchedScopes } from '../python/scopes.js';
 import { DEFAULT_RULE_SETTINGS, type Finding, type NameLookup, type Report, type Rule, type RuleContext, type RuleSettings, type ScopeState, type Severity } from './types.js';
@@ -15,6 +16,18 @@ export interface RunOptions {
   onRuleError?: (rule: Rule, error: unknown) => void;
   /** Team settings the rules read; defaults when absent. */
   settings?: RuleSettings;
+  /**
+   * The blocking summaries of the pull request's other files (and, when the caller already has it,
+   * this file's own, matched by path): `ctx.blockingIndex()` follows calls into them.
+   */
+  related?: readonly BlockingSummary[];
+  /**
+   * Treat the body of a sync `def` as async code (`ctx.inAsyncCode()` is true there too): how the
+   * blocking summary learns what a sync function would be reported for if it ran on the loop.
+   */
+  assumeAsync?: boolean;
+  /** The file's import table when the caller built it already. */
+  imports?: ImportTable;
 }
 
 type Handler = (node: SyntaxNode) => void;
@@ -45,13 +58,47 @@ const MODULE = '<module>';
 export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunOptions): Finding[] {
   const root = file.tree.rootNode;
   const { scopes } = options;
-  const imports = buildImportTable(root);
+  const imports = options.imports ?? buildImportTable(root);
   const moduleScope: Scope = { kind: 'module', qualifiedName: MODULE, node: root, owner: MODULE, prefix: '' };
   const chain: Scope[] = [moduleScope];
   const findings: Finding[] = [];
   const seen = new Set<string>();
 
   const top = () => chain[chain.length - 1]!;
+  const inAsyncCode = options.assumeAsync
+    ? () => top().kind === 'async-def' || top().kind === 'def'
+    : () => top().kind === 'async-def';
+
+  // ---- the blocking summary (transitive-blocking) ----
+  // When the rule that reads it runs, the blocking-family rules also look at the file's summarised
+  // sync functions during this same traversal, as if they were async code; their reports there go
+  // to the summary, not to the findings. The reader asks at the end (`ctx.defer`), when the
+  // summary is complete; a sync function the touched scopes skipped makes it incomplete, and then
+  // a separate pass over the sync functions (summarizeBlocking) builds it, only if asked.
+  const related = options.related ?? [];
+  const givenOwn = related.find((summary) => summary.path === file.path);
+  const severityOf = (rule: Rule) => options.severityOf?.(rule) ?? rule.meta.severity;
+  const collecting =
+    !options.assumeAsync &&
+    !givenOwn &&
+    rules.some((rule) => rule.meta.id === SUMMARY_READER && severityOf(rule) !== 'off') &&
+    file.source.includes('async');
+  const summary = collecting ? new SummaryBuilder(summarisedDefinitions(root, bindingCounter(imports))) : null;
+  let summaryComplete = summary !== null;
+  let traversed = false;
+  let builtIndex: BlockingIndex | undefined;
+  const blockingIndex = (): BlockingIndex => {
+    if (!builtIndex) {
+      const own =
+        givenOwn ??
+        (summary && summaryComplete && traversed
+          ? summary.result(file.path)
+          : summarizeBlocking(file, rules, { ...pick(options), imports }));
+      builtIndex = new BlockingIndex(own, related);
+    }
+    return builtIndex;
+  };
+  const inSummarisedFunction = () => summary !== null && summary.covers(top());
 
   function lookup(name: string): NameLookup | null {
     const innermost = chain.length - 1;
@@ -86,7 +133,8 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
   // ---- rules, their contexts and the dispatch tables ----
   const enterHandlers = new Map<string, { rule: number; fn: Handler }[]>();
   const exitHandlers = new Map<string, { rule: number; fn: Handler }[]>();
-  const active: { rule: Rule; severity: Exclude<Severity, 'off'>; enabled: boolean }[] = [];
+  const active: { rule: Rule; severity: Exclude<Severity, 'off'>; enabled: boolean; summarises: boolean }[] = [];
+  const deferred: { rule: number; callback: () => void; chain: Scope[] }[] = [];
 
   const fail = (index: number, error: unknown) => {
     const entry = active[index]!;
@@ -94,21 +142,27 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     options.onRuleError?.(entry.rule, error);
   };
 
-  for (const rule of rules) {
-    const severity = options.severityOf?.(rule) ?? rule.meta.severity;
+  const withCollector = summary ? [...rules, edgeCollector(summary)] : rules;
+  for (const rule of withCollector) {
+    const severity = severityOf(rule);
     if (severity === 'off') continue;
     const index = active.length;
-    active.push({ rule, severity, enabled: true });
+    const summarises = summary !== null && isSummaryRule(rule);
+    active.push({ rule, severity, enabled: true, summarises });
     const context: RuleContext = {
       file,
       imports,
       settings: options.settings ?? DEFAULT_RULE_SETTINGS,
       scope: top,
       scopeChain: () => chain,
-      inAsyncCode: () => top().kind === 'async-def',
+      inAsyncCode: summarises ? () => inAsyncCode() || inSummarisedFunction() : inAsyncCode,
       resolveCallee: (call) => resolveName(call.childForFieldName('function')),
       resolveName,
       lookup,
+      blockingIndex,
+      defer: (callback) => {
+        deferred.push({ rule: index, callback, chain: [...chain] });
+      },
       report: (report) => record(index, report),
     };
     let visitors;
@@ -130,8 +184,12 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
   }
 
   function record(index: number, report: Report): void {
-    const { rule, severity } = active[index]!;
+    const { rule, severity, summarises } = active[index]!;
     const { node } = report;
+    if (summarises && inSummarisedFunction()) {
+      if (severity !== 'info') summary!.block(top(), node, rule.meta.id);
+      return;
+    }
     if (!scopes.includes(node)) return;
     const key = `${rule.meta.id}:${node.startIndex}:${node.endIndex}:${report.messageId}`;
     if (seen.has(key)) return;
@@ -205,6 +263,7 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     if (type === 'function_definition' || type === 'decorated_definition') {
       const definition = type === 'function_definition' ? materialize() : materialize().childForFieldName('definition');
       if (definition?.type === 'function_definition' && !scopes.mayContain(definition)) {
+        if (summary?.definitions.has(definition.id)) summaryComplete = false;
         frames.push({ type, node: null, scope: null, visited: false });
         return false;
       }
@@ -261,8 +320,117 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     }
     if (done) break;
   }
+  traversed = true;
+
+  // Deferred reports, each with the scope chain it was deferred from.
+  for (const { rule, callback, chain: saved } of deferred) {
+    if (!active[rule]!.enabled) continue;
+    chain.splice(0, chain.length, ...saved);
+    try {
+      callback();
+    } catch (error) {
+      fail(rule, error);
+    }
+  }
 
   return findings.sort((a, b) => a.line - b.line || a.column - b.column || compare(a.ruleId, b.ruleId));
+}
+
+/**
+ * Rules a blocking summary does not run: transitive-blocking itself (it reads the summary) and the
+ * configured blocking calls (a team's list speaks about the call sites it names, not their callers).
+ */
+const NOT_SUMMARISED = new Set(['AG110', 'AG111']);
+
+/**
+ * What each sync function of the file would be reported for if it ran on the event loop: the
+ * blocking-family rules of `rules` (at the severities `options` gives them; `info` findings such as
+ * filesystem metadata do not count) run over the bodies of the summarised functions as if they were
+ * async code, in one traversal that skips every other function; plus the calls between them.
+ */
+export function summarizeBlocking(
+  file: ParsedFile,
+  rules: readonly Rule[],
+  options: Pick<RunOptions, 'severityOf' | 'onRuleError' | 'settings' | 'imports'> = {},
+): BlockingSummary {
+  const imports = options.imports ?? buildImportTable(file.tree.rootNode);
+  const bindingCount = (scope: SyntaxNode, name: string) => imports.bindingsIn(scope).get(name)?.length ?? 0;
+  const definitions = summarisedDefinitions(file.tree.rootNode, bindingCount);
+  const functions: Record<string, FunctionSummary> = {};
+  if (definitions.size === 0) return { path: file.path, functions };
+  for (const name of definitions.values()) functions[name] = { calls: [] };
+
+  const seenCalls = new Map<string, Set<string>>();
+  const edges: Rule = {
+    meta: { ...EDGE_COLLECTOR_META },
+    create(ctx) {
+      return {
+        call(node) {
+          if (!ctx.inAsyncCode()) return;
+          const scope = ctx.scope();
+          const summary = functions[scope.qualifiedName];
+          if (!summary || !definitions.has(scope.node.id)) return;
+          const target = callTarget(ctx, node);
+          if (!target) return;
+          const key = target.kind === 'local' ? `L:${target.name}` : `I:${target.dotted}`;
+          let seen = seenCalls.get(scope.qualifiedName);
+          if (!seen) seenCalls.set(scope.qualifiedName, (seen = new Set()));
+          if (seen.has(key)) return;
+          seen.add(key);
+          summary.calls.push(target);
+        },
+      };
+    },
+  };
+  const scopes: TouchedScopes = {
+    includes: () => true,
+    mayContain: (definition) => definitions.has(definition.id),
+    describe: () => [],
+  };
+  const blocking = rules.filter((rule) => rule.meta.family === 'blocking' && !NOT_SUMMARISED.has(rule.meta.id));
+  const findings = runRules(file, [...blocking, edges], {
+    scopes,
+    imports,
+    assumeAsync: true,
+    ...(options.severityOf ? { severityOf: options.severityOf } : {}),
+    ...(options.onRuleError ? { onRuleError: options.onRuleError } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
+  });
+  const root = file.tree.rootNode;
+  for (const finding of findings) {
+    if (finding.ruleId === EDGE_COLLECTOR_META.id || finding.severity === 'info') continue;
+    const summary = functions[finding.scope];
+    if (!summary || summary.blocks) continue;
+    const node = root.descendantForPosition({ row: finding.line - 1, column: finding.column - 1 }, { row: finding.endLine - 1, column: finding.endColumn - 1 });
+    summary.blocks = { call: blockingCallText(node, finding.snippet), line: finding.line, ruleId: finding.ruleId };
+  }
+  // Only what can matter to a caller: functions that block or call something that might.
+  for (const [name, summary] of Object.entries(functions)) {
+    if (!summary.blocks && summary.calls.length === 0) delete functions[name];
+  }
+  return { path: file.path, functions };
+}
+
+const EDGE_COLLECTOR_META: Rule['meta'] = {
+  id: 'AG000',
+  slug: 'call-edges',
+  aliases: [],
+  family: 'blocking',
+  severity: 'info',
+  title: 'call edges (internal)',
+  fix: '',
+  messages: {},
+  docs: { what: '', why: '', example: '', useInstead: '' },
+  cites: [],
+};
+
+/** `open()`, `requests.get()`, `self._session.get()` for a call; the statement's head otherwise. */
+function blockingCallText(node: SyntaxNode, snippet: string): string {
+  if (node.type === 'call') {
+    const callee = node.childForFieldName('function')?.text.replace(/\s+/g, '');
+    if (callee && callee.length <= 60) return `${callee}()`;
+  }
+  return snippet.length <= 60 ? snippet : `${snippet.slice(0, 57)}...`;
 }
 
 function compare(a: string, b: string): number {

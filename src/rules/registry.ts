@@ -1,11 +1,41 @@
 import { asyncioRunInLoop } from './asyncio-run-in-loop.js';
+import { asyncioRunInTest } from './asyncio-run-in-test.js';
+import { asyncWithoutAwait } from './async-without-await.js';
+import { awaitOutsideAsync } from './await-outside-async.js';
+import { repeatedAsyncioRun } from './repeated-asyncio-run.js';
+import { yieldFromInAsync } from './yield-from-in-async.js';
 import { blockingFileIo } from './blocking-file-io.js';
+import { blockingFsMetadata } from './blocking-fs-metadata.js';
 import { blockingHttp } from './blocking-http.js';
+import { blockingInput } from './blocking-input.js';
 import { blockingSleep } from './blocking-sleep.js';
 import { blockingSubprocess } from './blocking-subprocess.js';
+import { blockingThreadPrimitive } from './blocking-thread-primitive.js';
+import { busyWait } from './busy-wait.js';
+import { configuredBlockingCall } from './configured-blocking-call.js';
+import { cpuHeavyCall } from './cpu-heavy-call.js';
 import { danglingTask } from './dangling-task.js';
+import { firstCompletedWithoutCancel } from './first-completed-without-cancel.js';
+import { getEventLoop } from './get-event-loop.js';
+import { loopWithoutCheckpoint } from './loop-without-checkpoint.js';
 import { missingAwait } from './missing-await.js';
+import { pointlessTask } from './pointless-task.js';
 import { swallowedCancellation } from './swallowed-cancellation.js';
+import { syncDbDriver } from './sync-db-driver.js';
+import { taskNeverAwaited } from './task-never-awaited.js';
+import { timeoutParameter } from './timeout-parameter.js';
+import { timeoutWithoutAwait } from './timeout-without-await.js';
+import { transitiveBlocking } from './transitive-blocking.js';
+import { acquireWithoutFinally } from './acquire-without-finally.js';
+import { executorPerCall } from './executor-per-call.js';
+import { sessionPerRequest } from './session-per-request.js';
+import { syncWithOnAsyncResource } from './sync-with-on-async-resource.js';
+import { unclosedSession } from './unclosed-session.js';
+import { sequentialAwaitInLoop } from './sequential-await-in-loop.js';
+import { droppedGatherExceptions } from './dropped-gather-exceptions.js';
+import { unboundedGather } from './unbounded-gather.js';
+import { controlFlowInTaskgroup } from './control-flow-in-taskgroup.js';
+import { singleTaskTaskgroup } from './single-task-taskgroup.js';
 import type { Rule } from './types.js';
 
 /** Every rule asyncguard ships, in id order. One import per rule file: nothing is discovered at run time. */
@@ -13,11 +43,41 @@ export const RULES: readonly Rule[] = [
   blockingSleep,
   blockingHttp,
   blockingFileIo,
+  blockingFsMetadata,
   blockingSubprocess,
+  blockingInput,
+  syncDbDriver,
+  blockingThreadPrimitive,
+  cpuHeavyCall,
+  transitiveBlocking,
+  configuredBlockingCall,
   missingAwait,
   danglingTask,
+  taskNeverAwaited,
+  pointlessTask,
   asyncioRunInLoop,
+  repeatedAsyncioRun,
+  asyncioRunInTest,
+  getEventLoop,
+  awaitOutsideAsync,
+  asyncWithoutAwait,
+  yieldFromInAsync,
   swallowedCancellation,
+  timeoutWithoutAwait,
+  firstCompletedWithoutCancel,
+  timeoutParameter,
+  busyWait,
+  loopWithoutCheckpoint,
+  sequentialAwaitInLoop,
+  droppedGatherExceptions,
+  unboundedGather,
+  controlFlowInTaskgroup,
+  singleTaskTaskgroup,
+  sessionPerRequest,
+  unclosedSession,
+  executorPerCall,
+  syncWithOnAsyncResource,
+  acquireWithoutFinally,
 ];
 
 const BY_NAME: ReadonlyMap<string, Rule> = (() => {

@@ -364,3 +364,217 @@ export function identifierCounts(node: SyntaxNode): Map<string, number> {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Inference in a rule's own vocabulary (sync DB clients, threads, futures...): the same bindings
+// `typeOf` follows, with the rule naming the types.
+
+type BindingOf = NonNullable<ReturnType<RuleContext['lookup']>>['bindings'][number];
+
+/**
+ * Where the value behind an expression was bound, seen from the visited node: `call` (the
+ * expression is the value itself), `local` (the innermost function), `outer` (an enclosing
+ * function), `module`, or `instance` (a `self.x` attribute assigned in some method of the class).
+ */
+export type BoundWhere = 'call' | 'local' | 'outer' | 'module' | 'instance';
+
+export interface Inferred<T extends string> {
+  type: T;
+  where: BoundWhere;
+}
+
+/**
+ * What `expression` is in a rule's own vocabulary. `classify` names the type of a value expression
+ * (a constructor call, usually); `annotated` the type a resolved annotation names
+ * (`sqlite3.Connection`, with `X | None` / `Optional[X]` unwrapped). Names and `self.x` attributes
+ * are followed through their bindings (assignment, `with ... as`, walrus, annotation, `self.x = x`
+ * of an annotated parameter), which must all agree. Null when unsure.
+ */
+export function inferWith<T extends string>(
+  ctx: RuleContext,
+  expression: SyntaxNode,
+  classify: (value: SyntaxNode) => T | null,
+  annotated: (resolved: string) => T | null,
+  depth = 0,
+): Inferred<T> | null {
+  if (depth > MAX_INFERENCE_DEPTH) return null;
+  const node = unparenthesize(expression);
+  const agree = (bindings: readonly BindingOf[], where: BoundWhere): Inferred<T> | null => {
+    let agreed: T | null = null;
+    for (const binding of bindings) {
+      let type: T | null = null;
+      if (binding.annotation) {
+        const resolved = annotationName(ctx, binding.annotation);
+        type = resolved ? annotated(resolved) : null;
+      } else if (where === 'instance' && binding.value?.type === 'identifier' && binding.method) {
+        const param = (ctx.imports.bindingsIn(binding.method).get(binding.value.text) ?? []).find((b) => b.kind === 'param');
+        const resolved = param?.annotation ? annotationName(ctx, param.annotation) : null;
+        type = resolved ? annotated(resolved) : null;
+      } else if ((binding.kind === 'assign' || binding.kind === 'with' || binding.kind === 'walrus') && binding.value) {
+        type = inferWith(ctx, binding.value, classify, annotated, depth + 1)?.type ?? null;
+      }
+      if (!type || (agreed && agreed !== type)) return null;
+      agreed = type;
+    }
+    return agreed ? { type: agreed, where } : null;
+  };
+  if (node.type === 'identifier') {
+    const found = ctx.lookup(node.text);
+    if (!found) return null;
+    const where: BoundWhere = found.scope.kind === 'module' ? 'module' : found.scope.node.id === ctx.scope().node.id ? 'local' : 'outer';
+    return agree(found.bindings, where);
+  }
+  if (node.type === 'attribute') {
+    const object = node.childForFieldName('object');
+    const attribute = node.childForFieldName('attribute');
+    if (object?.type === 'identifier' && attribute?.type === 'identifier') {
+      const bindings = instanceAttributeBindings(ctx, object.text, attribute.text);
+      if (bindings) return agree(bindings, 'instance');
+    }
+  }
+  const type = classify(node);
+  return type ? { type, where: 'call' } : null;
+}
+
+/** The bindings of `self.<attribute>` in the class of the method around the visited node, or null. */
+function instanceAttributeBindings(ctx: RuleContext, self: string, attribute: string): BindingOf[] | null {
+  const chain = ctx.scopeChain();
+  let method = -1;
+  for (let i = chain.length - 1; i > 0; i--) {
+    if (chain[i]!.kind === 'def' || chain[i]!.kind === 'async-def') {
+      method = i;
+      break;
+    }
+    if (chain[i]!.kind !== 'lambda') return null;
+  }
+  if (method < 1 || chain[method - 1]!.kind !== 'class') return null;
+  const definition = chain[method]!.node;
+  const classNode = chain[method - 1]!.node;
+  const first = definition.childForFieldName('parameters')?.namedChildren[0];
+  const firstName = first?.type === 'typed_parameter' ? first.namedChildren.find((c) => c.type === 'identifier')?.text : first?.text;
+  if (firstName !== self || first?.type === 'default_parameter') return null;
+  if ((ctx.imports.bindingsIn(definition).get(self) ?? []).some((b) => b.kind !== 'param')) return null;
+  const bindings = [
+    ...(ctx.imports.attributesOf(classNode).get(attribute) ?? []),
+    ...(ctx.imports.bindingsIn(classNode).get(attribute) ?? []).filter((b) => b.kind === 'annotation'),
+  ];
+  return bindings.length > 0 ? bindings : null;
+}
+
+/** The dotted name an annotation resolves to, `X | None` and `Optional[X]` unwrapped; else null. */
+function annotationName(ctx: RuleContext, annotation: SyntaxNode): string | null {
+  let node = annotation;
+  for (let i = 0; i < MAX_INFERENCE_DEPTH; i++) {
+    node = unparenthesize(node);
+    if (node.type === 'type' && node.namedChildCount === 1) node = node.namedChild(0)!;
+    if (node.type === 'binary_operator' && node.childForFieldName('operator')?.type === '|') {
+      const sides = [node.childForFieldName('left'), node.childForFieldName('right')].filter(
+        (side): side is SyntaxNode => side !== null && side.text !== 'None',
+      );
+      if (sides.length !== 1) return null;
+      node = sides[0]!;
+      continue;
+    }
+    if (node.type === 'generic_type' || node.type === 'subscript') {
+      const head = node.type === 'subscript' ? node.childForFieldName('value') : node.namedChild(0);
+      const resolved = head ? ctx.resolveName(head) : null;
+      if (resolved !== 'typing.Optional') return resolved;
+      const inner = node.type === 'subscript' ? node.childForFieldName('subscript') : node.namedChild(1)?.namedChild(0);
+      if (!inner) return null;
+      node = inner;
+      continue;
+    }
+    return ctx.resolveName(node);
+  }
+  return null;
+}
+
+/** The value of a keyword argument `name=` of a call, or null. */
+export function keywordArgument(call: SyntaxNode, name: string): SyntaxNode | null {
+  for (const argument of call.childForFieldName('arguments')?.namedChildren ?? []) {
+    if (argument.type === 'keyword_argument' && argument.childForFieldName('name')?.text === name) {
+      return argument.childForFieldName('value');
+    }
+  }
+  return null;
+}
+
+/** The positional arguments of a call (no keywords, no splats, no comments). */
+export function positionalArguments(call: SyntaxNode): SyntaxNode[] {
+  return (call.childForFieldName('arguments')?.namedChildren ?? []).filter(
+    (argument) =>
+      argument.type !== 'keyword_argument' &&
+      argument.type !== 'comment' &&
+      argument.type !== 'list_splat' &&
+      argument.type !== 'dictionary_splat',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks (AG202 dangling-task, AG203 task-never-awaited, AG204 pointless-task).
+
+const TASK_SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future']);
+
+/**
+ * Receivers taken for an event loop by name when inference knows nothing (`loop = loop or
+ * asyncio.get_running_loop()`, discord.py's `self.bot.loop`): the last segment is one of these.
+ * Nothing but a loop is called `loop` and has `create_task`; a TaskGroup is never called this.
+ */
+const LOOP_NAMES = new Set(['loop', '_loop', 'event_loop', '_event_loop']);
+
+/**
+ * True when `call` starts a task whose only strong reference is the call's result:
+ * `asyncio.create_task` / `ensure_future` (through the imports), or `create_task` on an event
+ * loop (inferred, or named `loop`). `TaskGroup.create_task` is not: the group keeps its tasks.
+ */
+export function spawnsTask(ctx: RuleContext, call: SyntaxNode): boolean {
+  if (calleeIn(ctx, call, TASK_SPAWNERS)) return true;
+  const method = methodCall(call);
+  if (method?.method !== 'create_task') return false;
+  const type = typeOf(ctx, method.receiver);
+  if (type === EVENT_LOOP) return true;
+  if (type !== null) return false;
+  const dotted = dottedName(method.receiver);
+  if (!dotted) return false;
+  return LOOP_NAMES.has(dotted.slice(dotted.lastIndexOf('.') + 1));
+}
+
+/** One occurrence of an identifier, and whether it sits in a def, lambda or class nested in the scope. */
+export interface Occurrence {
+  node: SyntaxNode;
+  nested: boolean;
+}
+
+/** Every identifier `name` in `scope`'s body (a def), nested functions included (flagged). */
+export function occurrencesIn(scope: SyntaxNode, name: string): Occurrence[] {
+  const out: Occurrence[] = [];
+  const body = scope.childForFieldName('body');
+  if (!body) return out;
+  const cursor = body.walk();
+  let nestedDepth = 0;
+  const nestedAt: number[] = [];
+  let depth = 0;
+  for (;;) {
+    const type = cursor.nodeType;
+    if (type === 'identifier' && cursor.nodeText === name) out.push({ node: cursor.currentNode, nested: nestedDepth > 0 });
+    const opensScope = NESTED_SCOPES.has(type);
+    if (cursor.gotoFirstChild()) {
+      if (opensScope) {
+        nestedDepth++;
+        nestedAt.push(depth);
+      }
+      depth++;
+      continue;
+    }
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return out;
+      depth--;
+      if (nestedAt.length && nestedAt[nestedAt.length - 1] === depth) {
+        nestedAt.pop();
+        nestedDepth--;
+      }
+      if (depth === 0) return out;
+    }
+  }
+}

@@ -5,14 +5,39 @@ import { parsePython } from '../../src/python/parser.js';
 import { WHOLE_FILE } from '../../src/python/scopes.js';
 import { runRules } from '../../src/rules/engine.js';
 import { findRule, RULES } from '../../src/rules/registry.js';
-import type { Finding } from '../../src/rules/types.js';
+import { DEFAULT_RULE_SETTINGS, type Finding, type RuleSettings } from '../../src/rules/types.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const PEERS = fileURLToPath(new URL('../../../shared/peer-suites/ruff-flake8-async/', import.meta.url));
 
+/**
+ * Rules shipped `off` do not run by default. A fixture turns them on for itself with a comment
+ * line `# fixture-enable: AG210, AG2xx` (anywhere in the file, usually the first line): those rules
+ * then run at `info`, every other rule at its default severity.
+ */
+function enabledByFixture(source: string): Set<string> {
+  const ids = new Set<string>();
+  for (const match of source.matchAll(/^#\s*fixture-enable:\s*([A-Z0-9, ]+?)\s*$/gm)) {
+    for (const id of match[1]!.split(',')) ids.add(id.trim());
+  }
+  return ids;
+}
+
+/**
+ * A fixture of a rule that reads configuration gives its settings as JSON on a comment line
+ * `# fixture-settings: {"blockingCalls": [...]}`; the other fixtures run with the defaults.
+ */
+function settingsOfFixture(source: string): RuleSettings {
+  const match = /^#\s*fixture-settings:\s*(\{.*\})\s*$/m.exec(source);
+  return { ...DEFAULT_RULE_SETTINGS, ...(match ? (JSON.parse(match[1]!) as Partial<RuleSettings>) : {}) };
+}
+
 function analyse(path: string, source: string): Finding[] {
+  const enabled = enabledByFixture(source);
   return runRules(parsePython(path, source), RULES, {
     scopes: WHOLE_FILE,
+    settings: settingsOfFixture(source),
+    severityOf: (rule) => (rule.meta.severity === 'off' && enabled.has(rule.meta.id) ? 'info' : rule.meta.severity),
     onRuleError: (rule, error) => {
       throw new Error(`${rule.meta.id} threw on ${path}: ${String(error)}`);
     },
@@ -56,8 +81,9 @@ describe('rule fixtures (inline `# expect:` annotations; unmarked lines must be 
 
 describe('the "strip async" transform (flake8-async): no async code, no async findings', () => {
   // Without `async def` nothing is async code: what is left is what a rule may report anywhere,
-  // a dropped task (a sync callback drops it just the same) and nest_asyncio.apply().
-  const ANYWHERE = new Set(['AG202']);
+  // a dropped task (a sync callback drops it just the same) and nest_asyncio.apply(), and the
+  // asyncio.run rules, which are about sync code (repeated asyncio.run, asyncio.run in a test).
+  const ANYWHERE = new Set(['AG202', 'AG206', 'AG207']);
 
   it.each(fixtures)('%s', (name) => {
     const source = readFileSync(`${FIXTURES}${name}`, 'utf8')
@@ -123,6 +149,47 @@ describe('suggestions', () => {
       { id: 'AG201', line: 12, endLine: 12, replacement: '        if not await self.ready():' },
     ]);
     expect(analyse('s.py', source).map((f) => `${f.line}:${f.ruleId}`)).toEqual(['11:AG201', '12:AG201', '16:AG201']);
+  });
+
+  it('AG208 renames get_event_loop to get_running_loop on the flagged line only when the rewrite is exact', () => {
+    const source = [
+      'import asyncio',
+      'import asyncio as aio',
+      'from asyncio import get_event_loop',
+      '',
+      'async def f(fn):',
+      '    loop = asyncio.get_event_loop()  # the loop',
+      '    aio.get_event_loop().call_soon(fn)',
+      '    other = get_event_loop()',
+      '    return await loop.run_in_executor(',
+      '        None, fn, asyncio.get_event_loop().time())',
+      '',
+    ].join('\n');
+    expect(analyse('s.py', source).map((f) => `${f.line}:${f.ruleId}`)).toEqual(['6:AG208', '7:AG208', '8:AG208', '10:AG208']);
+    expect(suggestionsOf(source)).toEqual([
+      { id: 'AG208', line: 6, endLine: 6, replacement: '    loop = asyncio.get_running_loop()  # the loop' },
+      { id: 'AG208', line: 7, endLine: 7, replacement: '    aio.get_running_loop().call_soon(fn)' },
+      { id: 'AG208', line: 10, endLine: 10, replacement: '        None, fn, asyncio.get_running_loop().time())' },
+    ]);
+    // `from asyncio import get_event_loop` is rewritten only where `get_running_loop` is imported too.
+    const both = 'from asyncio import get_event_loop, get_running_loop\n\nasync def f():\n    return get_event_loop()\n';
+    expect(suggestionsOf(both)).toEqual([{ id: 'AG208', line: 4, endLine: 4, replacement: '    return get_running_loop()' }]);
+  });
+
+  it('AG204 merges `t = create_task(coro)` and the `await t` on the next line into one await', () => {
+    const source = [
+      'import asyncio',
+      '',
+      'async def f(client):',
+      '    task = asyncio.create_task(client.get("/me"))',
+      '    me = (await task).json()  # the profile',
+      '    other = asyncio.create_task(client.get("/x"), name="x")',
+      '    await other',
+      '',
+    ].join('\n');
+    expect(suggestionsOf(source)).toEqual([
+      { id: 'AG204', line: 4, endLine: 5, replacement: '    me = (await client.get("/me")).json()  # the profile' },
+    ]);
   });
 });
 

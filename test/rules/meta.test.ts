@@ -6,7 +6,7 @@ import { WHOLE_FILE } from '../../src/python/scopes.js';
 import { runRules } from '../../src/rules/engine.js';
 import { findRule, RULES, suggestRules } from '../../src/rules/registry.js';
 import { SKILL_GUIDES } from '../../src/rules/skills.js';
-import type { Finding, Rule } from '../../src/rules/types.js';
+import { DEFAULT_RULE_SETTINGS, type Finding, type Rule } from '../../src/rules/types.js';
 
 const SEEDS = fileURLToPath(new URL('../../../shared/seeds/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -16,9 +16,12 @@ const NOT_RULES = new Set(['engine.ts', 'registry.ts', 'skills.ts', 'types.ts', 
 
 const FAMILY_OF_HUNDREDS: Record<string, string> = { 1: 'blocking', 2: 'coroutines', 3: 'cancellation', 4: 'concurrency', 5: 'resources' };
 
+/** Every rule at its default severity, and `rule` itself on (at `info`) even when it ships `off`. */
 function analyse(rule: Rule, source: string): Finding[] {
   return runRules(parsePython(`${rule.meta.slug}-doc.py`, source), RULES, {
     scopes: WHOLE_FILE,
+    severityOf: (r) => (r === rule && r.meta.severity === 'off' ? 'info' : r.meta.severity),
+    settings: { ...DEFAULT_RULE_SETTINGS, ...rule.meta.docs.settings },
     onRuleError: (r, error) => {
       throw new Error(`${r.meta.id}: ${String(error)}`);
     },

@@ -1,0 +1,119 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext, ScopeState } from './types.js';
+import { calleeText, dottedName, methodCall } from './util.js';
+
+/** The default test paths of `.github/asyncguard.yml` (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`). */
+const TEST_PATH = /(^|\/)(tests?\/|test_[^/]*\.pyi?$|[^/]*_test\.pyi?$|conftest\.pyi?$)/;
+
+/** unittest's per-test hooks, treated like the tests they prepare. */
+const UNITTEST_HOOKS = new Set(['setUp', 'tearDown', 'setUpClass', 'tearDownClass']);
+
+/** True when the file is test code: a test path, or a module that imports pytest or unittest. */
+function isTestFile(ctx: RuleContext): boolean {
+  if (TEST_PATH.test(ctx.file.path.replace(/\\/g, '/'))) return true;
+  for (const bindings of ctx.imports.bindingsIn(ctx.file.tree.rootNode).values()) {
+    for (const binding of bindings) {
+      const target = binding.kind === 'import' ? (binding.target ?? '') : '';
+      if (/^(pytest|unittest)(\.|$)/.test(target)) return true;
+    }
+  }
+  return false;
+}
+
+/** The decorators of a function definition, as dotted names resolved through the imports (or as written). */
+function decoratorsOf(ctx: RuleContext, definition: SyntaxNode): string[] {
+  const decorated = definition.parent?.type === 'decorated_definition' ? definition.parent : null;
+  if (!decorated) return [];
+  return decorated.namedChildren
+    .filter((c) => c.type === 'decorator')
+    .map((decorator) => {
+      let expression = decorator.namedChildren[0] ?? null;
+      if (expression?.type === 'call') expression = expression.childForFieldName('function');
+      return (expression && ctx.resolveName(expression)) ?? dottedName(expression) ?? '';
+    });
+}
+
+type TestKind = 'pytest' | 'unittest';
+
+/** What kind of test the innermost scope is, or null when it is not a test function. */
+function testKind(ctx: RuleContext): TestKind | null {
+  const chain = ctx.scopeChain();
+  const fn: ScopeState | undefined = chain[chain.length - 1];
+  const owner = chain[chain.length - 2];
+  if (fn?.kind !== 'def' || !owner) return null;
+  const name = fn.node.childForFieldName('name')?.text ?? '';
+  // A fixture prepares a test; it is not one, even when named test_*.
+  if (decoratorsOf(ctx, fn.node).some((d) => d === 'pytest.fixture' || d.endsWith('.fixture') || d === 'fixture')) return null;
+  if (owner.kind === 'module') return name.startsWith('test') ? 'pytest' : null;
+  if (owner.kind !== 'class' || !(name.startsWith('test') || UNITTEST_HOOKS.has(name))) return null;
+  const classNode = owner.node;
+  const className = classNode.childForFieldName('name')?.text ?? '';
+  const bases = classNode.childForFieldName('superclasses')?.namedChildren ?? [];
+  const unittestBase = bases.some((base) => /(^|\.)(TestCase|IsolatedAsyncioTestCase)$/.test(dottedName(base) ?? ''));
+  if (unittestBase) return 'unittest';
+  return className.startsWith('Test') && !UNITTEST_HOOKS.has(name) ? 'pytest' : null;
+}
+
+export const asyncioRunInTest: Rule = {
+  meta: {
+    id: 'AG207',
+    slug: 'asyncio-run-in-test',
+    aliases: [],
+    family: 'coroutines',
+    severity: 'info',
+    title: '`asyncio.run` inside a test',
+    fix: 'Make the test `async def` and let the test runner drive the loop: `@pytest.mark.asyncio` (pytest-asyncio), `@pytest.mark.anyio` (anyio), or `unittest.IsolatedAsyncioTestCase`.',
+    messages: {
+      pytest: '`{callee}()` inside the test `{test}` runs the coroutine on a private event loop: make the test `async def` with `@pytest.mark.asyncio` (pytest-asyncio) or `@pytest.mark.anyio`, and `await` it',
+      unittest: '`{callee}()` inside `{test}` runs the coroutine on a private event loop: derive the class from `unittest.IsolatedAsyncioTestCase` and make the method `async def` (`asyncSetUp` for set-up), then `await` it',
+    },
+    docs: {
+      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` written directly in a test: a `test*` function of a test module, or a `test*` method (or `setUp`/`tearDown`) of a `Test*` class or `unittest.TestCase` subclass. A file is a test module when its path matches the default test paths (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`) or it imports pytest or unittest. Not flagged: helpers that are not tests, pytest fixtures (`@pytest.fixture`, which prepare rather than test), lambdas and nested functions inside a test (a server thread running its own loop is a legitimate set-up), and `async def` tests (AG205 reports `asyncio.run` there).',
+      why: 'A test that starts its own loop tests the code under conditions it never meets in production: a fresh loop per call, nothing shared with fixtures (an async client fixture created on the runner\'s loop fails with "attached to a different loop" when used from it), and no help from the plugin\'s loop management, timeouts and debug mode. With the test itself `async def`, pytest-asyncio or anyio runs it on a managed loop, fixtures and test share that loop, and the test reads like the production code it checks.',
+      example: [
+        'import asyncio',
+        '',
+        'import pytest',
+        '',
+        'from app.client import fetch_status',
+        '',
+        '',
+        'def test_fetch_status():',
+        '    status = asyncio.run(fetch_status("https://api.example.com"))',
+        '    assert status == 200',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        '',
+        'import pytest',
+        '',
+        'from app.client import fetch_status',
+        '',
+        '',
+        '@pytest.mark.asyncio',
+        'async def test_fetch_status():',
+        '    status = await fetch_status("https://api.example.com")',
+        '    assert status == 200',
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: 'Step 3 — Bridge sync ↔ async correctly' },
+      { guide: 'S1', section: 'Testing Async Code' },
+    ],
+  },
+  create(ctx) {
+    let testFile: boolean | null = null;
+    return {
+      call(node) {
+        if (ctx.scope().kind !== 'def') return;
+        const isRun = ctx.resolveCallee(node) === 'asyncio.run';
+        if (!isRun && methodCall(node)?.method !== 'run_until_complete') return;
+        testFile ??= isTestFile(ctx);
+        if (!testFile) return;
+        const kind = testKind(ctx);
+        if (!kind) return;
+        ctx.report({ node, messageId: kind, data: { callee: calleeText(node), test: ctx.scope().qualifiedName } });
+      },
+    };
+  },
+};

@@ -1,0 +1,144 @@
+import type { Rule } from './types.js';
+import { calleeText, methodCall, PATH, typeOf } from './util.js';
+
+/**
+ * `os` / `os.path` functions that ask the filesystem (a `stat`, a directory read, a metadata write).
+ * Left out on purpose, as pure path math or a process-local lookup: `abspath`, `relpath`,
+ * `normpath`, `expanduser`, `expandvars`, `join`, `split*`, `basename`, `dirname`, `getcwd`.
+ */
+const OS_CALLS = new Set([
+  'os.path.exists',
+  'os.path.lexists',
+  'os.path.isfile',
+  'os.path.isdir',
+  'os.path.islink',
+  'os.path.ismount',
+  'os.path.isjunction',
+  'os.path.getsize',
+  'os.path.getmtime',
+  'os.path.getatime',
+  'os.path.getctime',
+  'os.path.samefile',
+  'os.path.sameopenfile',
+  'os.path.realpath',
+  'os.stat',
+  'os.lstat',
+  'os.listdir',
+  'os.scandir',
+  'os.walk',
+  'os.remove',
+  'os.unlink',
+  'os.rename',
+  'os.renames',
+  'os.replace',
+  'os.makedirs',
+  'os.mkdir',
+  'os.rmdir',
+  'os.removedirs',
+  'os.chmod',
+  'os.chown',
+  'os.access',
+  'os.readlink',
+  'os.symlink',
+  'os.link',
+  'os.utime',
+  'os.truncate',
+]);
+
+/**
+ * `pathlib.Path` methods that touch the disk for metadata. `read_text/read_bytes/write_text/
+ * write_bytes/open` are file I/O (AG103); `absolute`, `expanduser`, `cwd`, `home` only ask the
+ * process; `with_suffix`, `joinpath`, `relative_to`, `/`... are path math.
+ */
+const PATH_METHODS = new Set([
+  'exists',
+  'is_file',
+  'is_dir',
+  'is_symlink',
+  'is_mount',
+  'is_junction',
+  'is_socket',
+  'is_fifo',
+  'is_block_device',
+  'is_char_device',
+  'stat',
+  'lstat',
+  'owner',
+  'group',
+  'samefile',
+  'resolve',
+  'readlink',
+  'iterdir',
+  'glob',
+  'rglob',
+  'walk',
+  'touch',
+  'mkdir',
+  'rmdir',
+  'unlink',
+  'rename',
+  'replace',
+  'chmod',
+  'lchmod',
+  'symlink_to',
+  'hardlink_to',
+  'link_to',
+]);
+
+export const blockingFsMetadata: Rule = {
+  meta: {
+    id: 'AG104',
+    slug: 'blocking-fs-metadata',
+    aliases: ['ASYNC240'],
+    family: 'blocking',
+    severity: 'info',
+    title: 'Blocking filesystem call in async code',
+    fix: 'Run it in a thread (`await asyncio.to_thread(os.path.exists, path)`), or use `anyio.Path` / `aiofiles.os` where the filesystem may be slow.',
+    messages: {
+      osCall: '`{callee}()` is a synchronous filesystem call: the event loop waits for the disk',
+      pathMethod: '`Path.{method}()` is a synchronous filesystem call: the event loop waits for the disk',
+    },
+    docs: {
+      what: 'Flags filesystem metadata calls made synchronously in async code: `os.path.exists/lexists/isfile/isdir/islink/ismount/getsize/getmtime/getatime/getctime/samefile/realpath`, `os.stat/lstat/listdir/scandir/walk/remove/unlink/rename/replace/makedirs/mkdir/rmdir/removedirs/chmod/chown/access/readlink/symlink/link/utime/truncate`, and the `pathlib.Path` methods that touch the disk (`exists`, `is_file`, `is_dir`, `stat`, `iterdir`, `glob`, `rglob`, `resolve`, `touch`, `mkdir`, `unlink`, `rename`, `replace`, `chmod`, `owner`...) when the receiver is visibly a `Path` (`Path(p).exists()`, a name bound to `Path(...)` or annotated `Path`). Pure path math is never flagged (`os.path.join/basename/dirname/splitext/abspath/normpath/relpath/expanduser`, `Path.with_suffix/joinpath/absolute/expanduser`, `/`), nor a name of unknown type. Reading and writing file contents (`Path.read_text` & co.) is blocking-file-io (AG103), not this rule.',
+      why: 'Each of these is a system call that waits for the filesystem. On a local SSD with a warm cache that is microseconds, which is why this is advice; on NFS, a FUSE or container overlay filesystem, a cold cache or a busy disk it is milliseconds to seconds, and a directory walk or glob multiplies it by the number of entries. Meanwhile the event loop runs nothing else: every request of the service waits behind one `exists()`.',
+      example: [
+        'import os',
+        '',
+        '',
+        'async def serve_upload(request, root):',
+        '    path = os.path.join(root, request.match_info["name"])',
+        '    if not os.path.isfile(path):',
+        '        return None',
+        '    return await request.app["store"].send(path)',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        'import os',
+        '',
+        '',
+        'async def serve_upload(request, root):',
+        '    path = os.path.join(root, request.match_info["name"])',
+        '    if not await asyncio.to_thread(os.path.isfile, path):',
+        '        return None',
+        '    return await request.app["store"].send(path)',
+      ].join('\n'),
+    },
+    cites: [{ guide: 'S0', section: "Step 5 — Don't block the event loop" }],
+  },
+  create(ctx) {
+    return {
+      call(node) {
+        if (!ctx.inAsyncCode()) return;
+        const resolved = ctx.resolveCallee(node);
+        if (resolved !== null && OS_CALLS.has(resolved)) {
+          ctx.report({ node, messageId: 'osCall', data: { callee: calleeText(node) } });
+          return;
+        }
+        const method = methodCall(node);
+        if (!method || !PATH_METHODS.has(method.method)) return;
+        if (typeOf(ctx, method.receiver) !== PATH) return;
+        ctx.report({ node, messageId: 'pathMethod', data: { method: method.method } });
+      },
+    };
+  },
+};

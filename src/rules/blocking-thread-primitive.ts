@@ -1,0 +1,220 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
+import {
+  identifierCounts,
+  inferWith,
+  keywordArgument,
+  methodCall,
+  positionalArguments,
+  PROCESS_POOL,
+  SYNC_QUEUE,
+  THREAD_POOL,
+  THREADING_CONDITION,
+  THREADING_EVENT,
+  THREADING_LOCK,
+  THREADING_SEMAPHORE,
+  typeOf,
+  unparenthesize,
+} from './util.js';
+
+const LOCK_KIND: Record<string, string> = {
+  [THREADING_LOCK]: 'lock',
+  [THREADING_SEMAPHORE]: 'semaphore',
+  [THREADING_CONDITION]: 'condition',
+};
+
+/** `False`, `0`, `0.0`: a literal that makes a wait non-blocking. */
+function isZero(node: SyntaxNode | null | undefined): boolean {
+  if (!node) return false;
+  const value = unparenthesize(node);
+  return value.type === 'false' || ((value.type === 'integer' || value.type === 'float') && Number(value.text) === 0);
+}
+
+/** The argument passed as parameter `name` (keyword) or at `position` (0-based), or null. */
+function argument(call: SyntaxNode, name: string, position: number): SyntaxNode | null {
+  return keywordArgument(call, name) ?? positionalArguments(call)[position] ?? null;
+}
+
+/** True when the body of a with statement (not nested defs) awaits. */
+function awaitsInside(body: SyntaxNode): boolean {
+  const cursor = body.walk();
+  for (;;) {
+    const type = cursor.nodeType;
+    if (type === 'await') return true;
+    if ((type === 'with_statement' || type === 'for_statement') && cursor.currentNode.child(0)?.type === 'async') return true;
+    if (type !== 'function_definition' && type !== 'lambda' && type !== 'class_definition' && cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return false;
+    }
+  }
+}
+
+type Extra = 'thread' | 'bounded-queue' | 'unbounded-queue';
+
+/** `threading.Thread(...)` / `Timer`, and `queue.Queue(maxsize)` vs an unbounded queue. */
+function extraOf(ctx: RuleContext, expression: SyntaxNode): Extra | null {
+  const classify = (value: SyntaxNode): Extra | null => {
+    if (value.type !== 'call') return null;
+    const resolved = ctx.resolveCallee(value);
+    if (resolved === 'threading.Thread' || resolved === 'threading.Timer') return 'thread';
+    if (resolved === 'queue.Queue' || resolved === 'queue.LifoQueue' || resolved === 'queue.PriorityQueue') {
+      const size = argument(value, 'maxsize', 0);
+      return size && !isZero(size) && !(size.type === 'unary_operator' && size.text.startsWith('-')) ? 'bounded-queue' : 'unbounded-queue';
+    }
+    return resolved === 'queue.SimpleQueue' ? 'unbounded-queue' : null;
+  };
+  const annotated = (resolved: string): Extra | null => (resolved === 'threading.Thread' ? 'thread' : null);
+  return inferWith(ctx, expression, classify, annotated)?.type ?? null;
+}
+
+/** `executor.submit(...)` / `asyncio.run_coroutine_threadsafe(...)`: a concurrent.futures.Future. */
+function makesFuture(ctx: RuleContext, expression: SyntaxNode): boolean {
+  const node = unparenthesize(expression);
+  if (node.type !== 'call') return false;
+  if (ctx.resolveCallee(node) === 'asyncio.run_coroutine_threadsafe') return true;
+  const method = methodCall(node);
+  if (method?.method !== 'submit') return false;
+  const pool = typeOf(ctx, method.receiver);
+  if (pool === THREAD_POOL || pool === PROCESS_POOL) return true;
+  const last = /(\w+)\s*$/.exec(method.receiver.text)?.[1] ?? '';
+  return /(executor|pool)$/i.test(last);
+}
+
+/**
+ * The future behind `.result()`'s receiver: the call itself, or a name this function binds once to
+ * such a call and mentions nowhere else (a future also awaited through `wrap_future`, checked with
+ * `done()` or waited on elsewhere may well be finished).
+ */
+function isPendingFuture(ctx: RuleContext, receiver: SyntaxNode): boolean {
+  const node = unparenthesize(receiver);
+  if (makesFuture(ctx, node)) return true;
+  if (node.type !== 'identifier') return false;
+  const found = ctx.lookup(node.text);
+  const scope = ctx.scope().node;
+  if (!found || found.scope.node.id !== scope.id || found.bindings.length !== 1) return false;
+  const [binding] = found.bindings;
+  if (binding?.kind !== 'assign' || !binding.value || !makesFuture(ctx, binding.value)) return false;
+  const body = scope.childForFieldName('body');
+  return body !== null && identifierCounts(body).get(node.text) === 2;
+}
+
+export const blockingThreadPrimitive: Rule = {
+  meta: {
+    id: 'AG108',
+    slug: 'blocking-thread-primitive',
+    aliases: [],
+    family: 'blocking',
+    severity: 'error',
+    title: 'Blocking threading primitive in async code',
+    fix: 'Coordinate tasks with the asyncio primitives (`asyncio.Lock`, `Event`, `Queue`), or wait for the thread side off the loop (`await asyncio.to_thread(q.get)`, `await asyncio.wrap_future(fut)`).',
+    messages: {
+      acquire: '`{receiver}.acquire()` on a threading {kind} blocks the event loop until another thread releases it',
+      with: '`with {receiver}:` takes a threading {kind}: the event loop blocks while another thread holds it',
+      withAwait:
+        '`with {receiver}:` holds a threading {kind} across an `await`: another task taking it meanwhile blocks the loop thread, which then can never release it (deadlock)',
+      wait: '`{receiver}.{method}()` on a threading {kind} blocks the event loop until another thread signals it',
+      queueGet: '`{receiver}.get()` on a `queue.Queue` blocks the event loop until an item arrives',
+      queuePut: '`{receiver}.put()` on a bounded `queue.Queue` blocks the event loop while the queue is full',
+      queueJoin: '`{receiver}.join()` on a `queue.Queue` blocks the event loop until every item is processed',
+      threadJoin: '`{receiver}.join()` blocks the event loop until the thread finishes',
+      result: '`.result()` on a `concurrent.futures.Future` blocks the event loop until the work is done',
+    },
+    docs: {
+      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer`, and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`.',
+      why: 'These calls park the calling thread until another thread acts. In async code the calling thread is the event loop: no task runs, no timer fires and no socket is served until the other thread releases the lock, sets the event, fills the queue or finishes the work. If that other party is itself a task on the same loop (a threading lock held across an `await`, a future that needs the loop to complete), it can never run: the service deadlocks.',
+      example: [
+        'import queue',
+        '',
+        'jobs = queue.Queue()',
+        '',
+        '',
+        'async def next_job(worker):',
+        '    job = jobs.get()',
+        '    await worker.run(job)',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        'import queue',
+        '',
+        'jobs = queue.Queue()',
+        '',
+        '',
+        'async def next_job(worker):',
+        '    job = await asyncio.to_thread(jobs.get)',
+        '    await worker.run(job)',
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: "Step 5 — Don't block the event loop" },
+      { guide: 'S0', section: 'Step 3 — Bridge sync ↔ async correctly' },
+      { guide: 'S1', section: 'Pitfall 1: Blocking the Event Loop' },
+    ],
+  },
+  create(ctx) {
+    return {
+      call(node) {
+        if (!ctx.inAsyncCode()) return;
+        const method = methodCall(node);
+        if (!method) return;
+        const receiver = method.receiver.text.replace(/\s+/g, '');
+        const data = { receiver, method: method.method };
+        switch (method.method) {
+          case 'acquire': {
+            const kind = LOCK_KIND[typeOf(ctx, method.receiver) ?? ''];
+            if (!kind || isZero(argument(node, 'blocking', 0)) || isZero(argument(node, 'timeout', 1))) return;
+            ctx.report({ node, messageId: 'acquire', data: { ...data, kind } });
+            return;
+          }
+          case 'wait':
+          case 'wait_for': {
+            const type = typeOf(ctx, method.receiver);
+            if (type !== THREADING_EVENT && type !== THREADING_CONDITION) return;
+            if (type === THREADING_EVENT && method.method !== 'wait') return;
+            if (isZero(argument(node, 'timeout', method.method === 'wait' ? 0 : 1))) return;
+            ctx.report({ node, messageId: 'wait', data: { ...data, kind: type === THREADING_EVENT ? 'event' : 'condition' } });
+            return;
+          }
+          case 'get':
+            if (typeOf(ctx, method.receiver) !== SYNC_QUEUE) return;
+            if (isZero(argument(node, 'block', 0)) || isZero(argument(node, 'timeout', 1))) return;
+            ctx.report({ node, messageId: 'queueGet', data });
+            return;
+          case 'put':
+            if (typeOf(ctx, method.receiver) !== SYNC_QUEUE || extraOf(ctx, method.receiver) !== 'bounded-queue') return;
+            if (isZero(argument(node, 'block', 1)) || isZero(argument(node, 'timeout', 2))) return;
+            ctx.report({ node, messageId: 'queuePut', data });
+            return;
+          case 'join': {
+            if (isZero(argument(node, 'timeout', 0))) return;
+            const extra = extraOf(ctx, method.receiver);
+            if (extra === 'thread') ctx.report({ node, messageId: 'threadJoin', data });
+            else if (extra === 'bounded-queue' || extra === 'unbounded-queue') ctx.report({ node, messageId: 'queueJoin', data });
+            return;
+          }
+          case 'result':
+            if (isZero(argument(node, 'timeout', 0)) || !isPendingFuture(ctx, method.receiver)) return;
+            ctx.report({ node, messageId: 'result', data });
+            return;
+          default:
+            return;
+        }
+      },
+      with_statement(node) {
+        if (!ctx.inAsyncCode() || node.child(0)?.type === 'async') return;
+        const clause = node.namedChildren.find((c) => c.type === 'with_clause');
+        const body = node.childForFieldName('body');
+        for (const item of clause?.namedChildren ?? []) {
+          if (item.type !== 'with_item') continue;
+          let value = item.childForFieldName('value');
+          if (value?.type === 'as_pattern') value = value.namedChild(0);
+          if (!value) continue;
+          const kind = LOCK_KIND[typeOf(ctx, value) ?? ''];
+          if (!kind) continue;
+          const receiver = value.text.replace(/\s+/g, '');
+          ctx.report({ node: value, messageId: body && awaitsInside(body) ? 'withAwait' : 'with', data: { receiver, kind } });
+        }
+      },
+    };
+  },
+};

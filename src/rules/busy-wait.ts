@@ -1,0 +1,182 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
+import {
+  ASYNCIO_CONDITION,
+  ASYNCIO_EVENT,
+  ASYNCIO_LOCK,
+  ASYNCIO_QUEUE,
+  ASYNCIO_SEMAPHORE,
+  EVENT_LOOP,
+  methodCall,
+  spawnsTask,
+  typeOf,
+  unparenthesize,
+} from './util.js';
+
+/** Statements of a block that do something (comments and `pass` left out). */
+function statements(block: SyntaxNode | null): SyntaxNode[] {
+  return (block?.namedChildren ?? []).filter((s) => s.type !== 'comment' && s.type !== 'pass_statement');
+}
+
+/** The `asyncio.sleep(...)` call a statement consists of when it is `await asyncio.sleep(...)`; else null. */
+function awaitedSleep(ctx: RuleContext, statement: SyntaxNode): SyntaxNode | null {
+  if (statement.type !== 'expression_statement' || statement.namedChildCount !== 1) return null;
+  const expression = statement.namedChild(0)!;
+  if (expression.type !== 'await') return null;
+  const call = expression.namedChild(0) ? unparenthesize(expression.namedChild(0)!) : null;
+  return call?.type === 'call' && ctx.resolveCallee(call) === 'asyncio.sleep' ? call : null;
+}
+
+/** `if <cond>: break` with nothing else (no elif/else): the condition, else null. */
+function breakIf(statement: SyntaxNode): SyntaxNode | null {
+  if (statement.type !== 'if_statement') return null;
+  if (statement.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) return null;
+  const body = statements(statement.childForFieldName('consequence'));
+  if (body.length !== 1 || body[0]!.type !== 'break_statement') return null;
+  return statement.childForFieldName('condition');
+}
+
+/**
+ * True when the condition only reads state (names, attributes, subscripts, comparisons, `len()`):
+ * a flag some other code of the program sets, which an Event could carry. A condition that calls
+ * something (`job.done()`, `client.is_ready()`) may be asking the outside world (a remote job, a
+ * file, a device), where sleeping between checks is the only way: not flagged.
+ */
+function readsState(ctx: RuleContext, condition: SyntaxNode): boolean {
+  if (condition.descendantsOfType(['await', 'lambda', 'named_expression']).length > 0) return false;
+  return condition.descendantsOfType('call').every((call) => {
+    const callee = call.childForFieldName('function');
+    if (callee?.type === 'identifier') return callee.text === 'len' && !ctx.lookup('len');
+    return asksTheProgram(ctx, call);
+  });
+}
+
+/** Methods that read the state of an asyncio object of this very program, by its type. */
+const STATE_METHODS: Record<string, ReadonlySet<string>> = {
+  [ASYNCIO_EVENT]: new Set(['is_set']),
+  [ASYNCIO_LOCK]: new Set(['locked']),
+  [ASYNCIO_SEMAPHORE]: new Set(['locked']),
+  [ASYNCIO_CONDITION]: new Set(['locked']),
+  [ASYNCIO_QUEUE]: new Set(['empty', 'full', 'qsize']),
+};
+const FUTURE_METHODS = new Set(['done', 'cancelled']);
+
+/**
+ * `event.is_set()`, `queue.empty()`, or `task.done()` on a task or future this function created:
+ * state another task of the program changes, which can be awaited instead of polled.
+ */
+function asksTheProgram(ctx: RuleContext, call: SyntaxNode): boolean {
+  const method = methodCall(call);
+  if (!method) return false;
+  const type = typeOf(ctx, method.receiver);
+  if (type && STATE_METHODS[type]?.has(method.method)) return true;
+  if (!FUTURE_METHODS.has(method.method) || method.receiver.type !== 'identifier') return false;
+  const found = ctx.lookup(method.receiver.text);
+  if (!found || found.scope.node.id !== ctx.scope().node.id) return false;
+  return found.bindings.every((binding) => {
+    const value = binding.kind === 'assign' && binding.value ? unparenthesize(binding.value) : null;
+    if (value?.type !== 'call') return false;
+    if (spawnsTask(ctx, value) || ctx.resolveCallee(value) === 'asyncio.Future') return true;
+    return methodCall(value)?.method === 'create_future' && typeOf(ctx, methodCall(value)!.receiver) === EVENT_LOOP;
+  });
+}
+
+function isTrue(condition: SyntaxNode | null): boolean {
+  if (!condition) return false;
+  const node = unparenthesize(condition);
+  return node.type === 'true' || (node.type === 'integer' && node.text !== '0');
+}
+
+const collapse = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+/** An expression's source without its comments or outer parentheses, on one line. */
+function sourceOf(expression: SyntaxNode): string {
+  const node = unparenthesize(expression);
+  let text = '';
+  let at = node.startIndex;
+  for (const comment of node.descendantsOfType('comment')) {
+    text += node.text.slice(at - node.startIndex, comment.startIndex - node.startIndex);
+    at = comment.endIndex;
+  }
+  return collapse(text + node.text.slice(at - node.startIndex));
+}
+
+/** ` for ...` for a message: the sleep's first argument when short. */
+function interval(sleep: SyntaxNode): string {
+  const first = sleep.childForFieldName('arguments')?.namedChildren.find((a) => a.type !== 'comment');
+  if (!first || first.type === 'keyword_argument') return '';
+  const text = collapse(first.text);
+  return text.length <= 30 ? ` ${text}` : '';
+}
+
+export const busyWait: Rule = {
+  meta: {
+    id: 'AG305',
+    slug: 'busy-wait',
+    aliases: ['ASYNC110', 'S7484'],
+    family: 'cancellation',
+    severity: 'warning',
+    title: 'Polling loop around asyncio.sleep',
+    fix: 'Wait for the change itself: have the code that changes the state set an `asyncio.Event` (or notify an `asyncio.Condition`) and `await event.wait()`, or await the future/task/process you are polling.',
+    messages: {
+      poll: 'This loop polls `{condition}` with `asyncio.sleep({interval})`: it wakes up to re-check instead of waiting for the change',
+      pollUntil: 'This loop polls until `{condition}` with `asyncio.sleep({interval})`: it wakes up to re-check instead of waiting for the change',
+    },
+    docs: {
+      what: "Flags, in async code, a `while <condition>:` loop whose body is only `await asyncio.sleep(...)` (comments and `pass` aside), and the same poll written as `while True:` with `if <condition>: break` and the sleep as its only statements (either order). Only conditions that read program state are flagged (names, attributes, subscripts, comparisons, `len()`: a flag some other task sets); calls count as program state only when they ask an asyncio object of the program (`event.is_set()`, `queue.empty()`, `lock.locked()` on objects the file shows to be asyncio ones, `task.done()` on a task or future the function created). Any other call (`while not operation.done():`, `while not client.is_ready():`) may be polling the outside world (a remote job, a file, a device), where sleeping between checks is the only way, and is not flagged. `while True:` around a sleep alone is the 'run forever' idiom of a `main()` and is not flagged; loops that do other work between checks (retries, progress reporting, a back-off) are not polls; trio and anyio sleeps are out of scope.",
+      why: 'The task wakes up every interval to re-test a condition that some other code sets: it adds up to one interval of latency to every change (or burns the loop with `sleep(0)` and tiny intervals), costs a wake-up per interval per waiter even when nothing happens, and hides who is supposed to signal whom. An `asyncio.Event` or `Condition` wakes the waiter exactly when the state changes; a future, task or process can be awaited directly.',
+      example: [
+        'import asyncio',
+        '',
+        '',
+        'class Connection:',
+        '    def __init__(self):',
+        '        self.ready = False',
+        '',
+        '    async def wait_ready(self):',
+        '        while not self.ready:',
+        '            await asyncio.sleep(0.1)',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        '',
+        '',
+        'class Connection:',
+        '    def __init__(self):',
+        '        self.ready = asyncio.Event()',
+        '',
+        '    async def wait_ready(self):',
+        '        await self.ready.wait()',
+      ].join('\n'),
+    },
+    cites: [{ guide: 'S2', section: 'Quick Reference' }],
+  },
+  create(ctx) {
+    return {
+      while_statement(node) {
+        if (!ctx.inAsyncCode()) return;
+        const condition = node.childForFieldName('condition');
+        const body = statements(node.childForFieldName('body'));
+        let polled: string | null = null;
+        let sleep: SyntaxNode | null = null;
+        let messageId = 'poll';
+        if (!isTrue(condition)) {
+          if (body.length !== 1) return;
+          sleep = awaitedSleep(ctx, body[0]!);
+          polled = condition ? sourceOf(condition) : null;
+        } else if (body.length === 2) {
+          // `while True: if done(): break; await asyncio.sleep(...)`, in either order.
+          const [a, b] = body as [SyntaxNode, SyntaxNode];
+          const exit = breakIf(a) ?? breakIf(b);
+          sleep = awaitedSleep(ctx, a) ?? awaitedSleep(ctx, b);
+          polled = exit ? sourceOf(exit) : null;
+          messageId = 'pollUntil';
+        }
+        if (!sleep || !polled) return;
+        const tested = isTrue(condition) ? body.map(breakIf).find((c) => c !== null) : condition;
+        if (!tested || !readsState(ctx, tested)) return;
+        ctx.report({ node, messageId, data: { condition: polled.length <= 60 ? polled : `${polled.slice(0, 57)}...`, interval: interval(sleep).trim() } });
+      },
+    };
+  },
+};

@@ -1,0 +1,228 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
+import { unparenthesize } from './util.js';
+
+const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression', 'dictionary_comprehension']);
+const EXCEPTION_CLASSES = new Set(['builtins.Exception', 'builtins.BaseException']);
+
+/** What the code does with the results (a list that holds the exceptions too). */
+type Use = 'handled' | 'unchecked' | 'filtered';
+
+/** `return_exceptions=True`, literally. */
+function returnsExceptions(call: SyntaxNode): boolean {
+  const args = call.childForFieldName('arguments');
+  return (args?.namedChildren ?? []).some(
+    (a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'return_exceptions' && a.childForFieldName('value')?.type === 'true',
+  );
+}
+
+/** Identifiers named `name` under `node`, nested functions included (a closure use is a use). */
+function occurrences(node: SyntaxNode, name: string): SyntaxNode[] {
+  const found: SyntaxNode[] = [];
+  const cursor = node.walk();
+  for (;;) {
+    if (cursor.nodeType === 'identifier' && cursor.nodeText === name) found.push(cursor.currentNode);
+    if (cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return found;
+    }
+  }
+}
+
+/** A builtin no scope around the gather rebinds (the import table only knows a few builtins). */
+function isBuiltin(ctx: RuleContext, name: string): boolean {
+  return ctx.lookup(name) === null;
+}
+
+function worst(uses: Use[]): Use {
+  if (uses.includes('handled')) return 'handled';
+  if (uses.includes('filtered')) return 'filtered';
+  return 'unchecked';
+}
+
+export const droppedGatherExceptions: Rule = {
+  meta: {
+    id: 'AG402',
+    slug: 'dropped-gather-exceptions',
+    aliases: [],
+    family: 'concurrency',
+    severity: 'warning',
+    title: 'Exceptions from `gather(return_exceptions=True)` dropped',
+    fix: 'Check every result (`if isinstance(result, BaseException): log or raise it`), or drop `return_exceptions=True` (or use a TaskGroup on Python 3.11+) so failures propagate.',
+    messages: {
+      discarded: 'The results of `gather(..., return_exceptions=True)` are thrown away, and with them every exception the awaitables raised: failures vanish silently',
+      unused: '`{name}` holds the results of `gather(..., return_exceptions=True)` but is never read: every exception the awaitables raised is lost',
+      unchecked: '`{name}` holds the results of `gather(..., return_exceptions=True)`, exceptions included, but nothing checks them for exceptions: a failure passes for a result',
+      filtered: 'The exceptions `gather(..., return_exceptions=True)` returned are filtered out and never logged or re-raised: failures vanish silently',
+    },
+    docs: {
+      what: "Flags `await asyncio.gather(..., return_exceptions=True)` whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item.",
+      why: '`return_exceptions=True` turns every exception into a value in the result list; nothing is raised and nothing is logged. Unless the code looks at those values, a failed request, a refused connection or a bug in one coroutine disappears without a trace, and code that uses the results as data fails later, far from the cause, on an exception object where it expected a response.',
+      example: [
+        'import asyncio',
+        '',
+        '',
+        'async def notify_all(clients, message):',
+        '    await asyncio.gather(*(client.notify(message) for client in clients[:50]), return_exceptions=True)',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        'import logging',
+        '',
+        'log = logging.getLogger(__name__)',
+        '',
+        '',
+        'async def notify_all(clients, message):',
+        '    targets = clients[:50]',
+        '    results = await asyncio.gather(*(client.notify(message) for client in targets), return_exceptions=True)',
+        '    for client, result in zip(targets, results):',
+        '        if isinstance(result, Exception):',
+        "            log.warning('notifying %s failed: %r', client, result)",
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: 'Gotcha' },
+      { guide: 'S1', section: 'Pattern 1: Concurrent Execution with gather()' },
+    ],
+  },
+  create(ctx) {
+    return {
+      call(node) {
+        if (!ctx.inAsyncCode() || ctx.resolveCallee(node) !== 'asyncio.gather' || !returnsExceptions(node)) return;
+        // Only an awaited gather: a bare `gather(...)` statement is a missing await (AG201).
+        let value: SyntaxNode = node;
+        while (value.parent?.type === 'parenthesized_expression') value = value.parent;
+        if (value.parent?.type !== 'await') return;
+        value = value.parent;
+        while (value.parent?.type === 'parenthesized_expression') value = value.parent;
+        const parent = value.parent;
+        if (!parent) return;
+        if (parent.type === 'expression_statement') {
+          ctx.report({ node, messageId: 'discarded' });
+          return;
+        }
+        if (parent.type === 'assignment' && parent.childForFieldName('right')?.id === value.id && !parent.childForFieldName('type')) {
+          const left = parent.childForFieldName('left');
+          const scope = ctx.scope();
+          if (left?.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return;
+          const uses = occurrences(scope.node, left.text).filter((use) => use.id !== left.id);
+          if (uses.length === 0) {
+            ctx.report({ node, messageId: 'unused', data: { name: left.text } });
+            return;
+          }
+          const verdict = worst(uses.map((use) => classify(ctx, use)));
+          if (verdict !== 'handled') ctx.report({ node, messageId: verdict, data: { name: left.text } });
+          return;
+        }
+        const iterated = iteration(ctx, value);
+        if (iterated && iterated !== 'handled') ctx.report({ node, messageId: iterated, data: { name: 'the results' } });
+      },
+    };
+  },
+};
+
+/**
+ * What the code does with the result list (or an item of it) at `expression`. Anything not known
+ * to drop the exceptions counts as handled: silence beats a guess.
+ */
+function classify(ctx: RuleContext, expression: SyntaxNode, depth = 0): Use {
+  if (depth > 6) return 'handled';
+  let node = expression;
+  while (node.parent?.type === 'parenthesized_expression') node = node.parent;
+  const parent = node.parent;
+  if (!parent) return 'handled';
+  switch (parent.type) {
+    case 'argument_list': {
+      const call = parent.parent;
+      const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
+      // `len(results)` measures the list; nothing looks at what is in it.
+      if (callee?.type === 'identifier' && callee.text === 'len' && isBuiltin(ctx, 'len')) return 'unchecked';
+      return 'handled';
+    }
+    case 'subscript':
+      // `results[0]`: an item, classified by what is done with it; `x[results]` is a hand-over.
+      return parent.childForFieldName('value')?.id === node.id ? classify(ctx, parent, depth + 1) : 'handled';
+    case 'attribute':
+      // `results[0].status`, `results.count(None)`: used as data, never checked.
+      return parent.childForFieldName('object')?.id === node.id ? 'unchecked' : 'handled';
+    case 'for_statement':
+    case 'for_in_clause':
+      return parent.childForFieldName('right')?.id === node.id ? (iteration(ctx, node) ?? 'handled') : 'handled';
+    default:
+      return 'handled';
+  }
+}
+
+/**
+ * `for r in results: ...` / `[... for r in results ...]`: handled when the loop checks an item with
+ * `isinstance`, or hands it over (a call, a `raise`, a `return`); `filtered` for a comprehension that
+ * only drops the exceptions; null when `expression` is not iterated.
+ */
+function iteration(ctx: RuleContext, expression: SyntaxNode): Use | null {
+  const loop = expression.parent;
+  if (!loop || loop.childForFieldName('right')?.id !== expression.id) return null;
+  const target = loop.childForFieldName('left');
+  if (target?.type !== 'identifier') return 'handled';
+  const name = target.text;
+  if (loop.type === 'for_statement') {
+    const body = loop.childForFieldName('body');
+    if (!body) return 'handled';
+    return itemUses(ctx, body, name);
+  }
+  if (loop.type !== 'for_in_clause') return null;
+  const comprehension = loop.parent;
+  if (!comprehension || !COMPREHENSIONS.has(comprehension.type)) return 'handled';
+  const clauses = comprehension.namedChildren.filter((c) => c.type === 'for_in_clause');
+  if (clauses.length !== 1) return 'handled';
+  // `[r for r in results if not isinstance(r, Exception)]`: the exceptions are dropped on purpose
+  // and never seen again.
+  const filters = comprehension.namedChildren.filter((c) => c.type === 'if_clause');
+  const body = comprehension.childForFieldName('body');
+  // Whatever the body does, it only sees the results that are not exceptions.
+  if (filters.length === 1 && body && droppingFilter(ctx, filters[0]!, name)) return 'filtered';
+  const uses = [body, ...filters].filter((n): n is SyntaxNode => n !== null).map((n) => itemUses(ctx, n, name));
+  return worst(uses);
+}
+
+/** `if not isinstance(r, Exception)` / `(Exception, BaseException)`. */
+function droppingFilter(ctx: RuleContext, clause: SyntaxNode, name: string): boolean {
+  const condition = clause.namedChild(0);
+  if (condition?.type !== 'not_operator') return false;
+  const test = condition.childForFieldName('argument');
+  if (!test || !isIsinstanceOf(ctx, unparenthesize(test), name)) return false;
+  const args = unparenthesize(test).childForFieldName('arguments')?.namedChildren ?? [];
+  const classes = args[1] ? (unparenthesize(args[1]).type === 'tuple' ? unparenthesize(args[1]).namedChildren : [args[1]]) : [];
+  return classes.length > 0 && classes.every((c) => EXCEPTION_CLASSES.has(ctx.resolveName(c) ?? ''));
+}
+
+function isIsinstanceOf(ctx: RuleContext, call: SyntaxNode, name: string): boolean {
+  if (call.type !== 'call') return false;
+  const callee = call.childForFieldName('function');
+  if (callee?.type !== 'identifier' || callee.text !== 'isinstance' || !isBuiltin(ctx, 'isinstance')) return false;
+  const first = call.childForFieldName('arguments')?.namedChildren[0];
+  return first !== undefined && unparenthesize(first).type === 'identifier' && unparenthesize(first).text === name;
+}
+
+/** How the items named `name` under `node` are used: an isinstance check or a hand-over handles them. */
+function itemUses(ctx: RuleContext, node: SyntaxNode, name: string): Use {
+  const uses: Use[] = [];
+  for (const use of occurrences(node, name)) {
+    let expression = use;
+    while (expression.parent?.type === 'parenthesized_expression') expression = expression.parent;
+    const args = expression.parent;
+    const call = args?.type === 'argument_list' ? args.parent : null;
+    if (call && isIsinstanceOf(ctx, call, name)) return 'handled';
+    if (args?.type === 'raise_statement' || args?.type === 'return_statement' || args?.type === 'yield') return 'handled';
+    uses.push(classifyItem(ctx, expression));
+  }
+  return uses.length === 0 ? 'unchecked' : worst(uses);
+}
+
+/** An item: like the list, except that being iterated again means nothing. */
+function classifyItem(ctx: RuleContext, expression: SyntaxNode): Use {
+  const parent = expression.parent;
+  if (parent && (parent.type === 'for_statement' || parent.type === 'for_in_clause')) return 'handled';
+  // Other statements of the item (`r["id"]`, `r.status`): data use.
+  return classify(ctx, expression);
+}

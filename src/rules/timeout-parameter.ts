@@ -1,0 +1,163 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule } from './types.js';
+import { unparenthesize } from './util.js';
+
+/** asyncio's own ways to bound a wait: what a caller can apply just as well. */
+const TIMEOUT_PRIMITIVES = new Set([
+  'asyncio.wait_for',
+  'asyncio.timeout',
+  'asyncio.timeout_at',
+  'asyncio.as_completed',
+  'asyncio.tasks.wait_for',
+  'asyncio.timeouts.timeout',
+  'asyncio.timeouts.timeout_at',
+  'async_timeout.timeout',
+  'async_timeout.timeout_at',
+]);
+
+const PARAMETER = 'timeout';
+
+/** The node declaring parameter `name` in a function's parameter list, or null. */
+function parameterNode(definition: SyntaxNode, name: string): SyntaxNode | null {
+  for (const param of definition.childForFieldName('parameters')?.namedChildren ?? []) {
+    const id = param.type === 'identifier' ? param : param.type === 'typed_parameter' ? param.namedChild(0) : param.childForFieldName('name');
+    if (id?.type === 'identifier' && id.text === name) return param;
+  }
+  return null;
+}
+
+/** A body that is only a docstring, `...`, `pass` or `raise NotImplementedError`: a stub. */
+function isStub(definition: SyntaxNode): boolean {
+  const body = (definition.childForFieldName('body')?.namedChildren ?? []).filter((s) => s.type !== 'comment');
+  return body.every((s) => {
+    if (s.type === 'pass_statement') return true;
+    if (s.type === 'raise_statement') return /^raise\s+NotImplementedError\b/.test(s.text);
+    if (s.type !== 'expression_statement' || s.namedChildCount !== 1) return false;
+    const only = s.namedChild(0)!.type;
+    return only === 'ellipsis' || only === 'string' || only === 'concatenated_string';
+  });
+}
+
+/** Names a module lists in `__all__ = [...]` / `(...)` (its declared public API). */
+function exportedNames(root: SyntaxNode): Set<string> {
+  const names = new Set<string>();
+  for (const statement of root.namedChildren) {
+    if (statement.type !== 'expression_statement') continue;
+    const assignment = statement.namedChild(0);
+    if (assignment?.type !== 'assignment' && assignment?.type !== 'augmented_assignment') continue;
+    if (assignment.childForFieldName('left')?.text !== '__all__') continue;
+    for (const string of assignment.childForFieldName('right')?.descendantsOfType('string_content') ?? []) names.add(string.text);
+  }
+  return names;
+}
+
+/** Calls that only compute a number from the timeout (`max(timeout, 1)`): looked through. */
+const ARITHMETIC = new Set(['min', 'max', 'float', 'int', 'abs', 'round']);
+
+function versionAtLeast(version: string | null, major: number, minor: number): boolean | null {
+  const match = version ? /^(\d+)\.(\d+)/.exec(version) : null;
+  if (!match) return null;
+  const [a, b] = [Number(match[1]), Number(match[2])];
+  return a > major || (a === major && b >= minor);
+}
+
+export const timeoutParameter: Rule = {
+  meta: {
+    id: 'AG304',
+    slug: 'timeout-parameter',
+    aliases: ['ASYNC109', 'S7483'],
+    family: 'cancellation',
+    severity: 'info',
+    title: 'Async function takes a timeout parameter',
+    fix: 'Drop the `timeout` parameter and let callers bound the call: `async with asyncio.timeout(...)` (Python 3.11+) or `await asyncio.wait_for(...)`.',
+    messages: {
+      timeout311: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)`, which also covers what they await around it',
+      timeoutOld: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `await asyncio.wait_for({name}(...), ...)`',
+      timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
+    },
+    docs: {
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__`, a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise.",
+      why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
+      example: [
+        'import asyncio',
+        '',
+        '',
+        'async def fetch_with_timeout(session, url, timeout=5.0):',
+        '    return await asyncio.wait_for(session.get(url), timeout)',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        '',
+        '',
+        'async def fetch(session, url):',
+        '    return await session.get(url)',
+        '',
+        '',
+        'async def main(session, url):',
+        '    async with asyncio.timeout(5.0):',
+        '        return await fetch(session, url)',
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: 'Step 2 — Pick the concurrency primitive' },
+      { guide: 'S2', section: 'Pattern 4: Timeout' },
+    ],
+  },
+  create(ctx) {
+    let exported: Set<string> | null = null;
+    const newTimeout = versionAtLeast(ctx.settings.pythonVersion, 3, 11);
+    const messageId = newTimeout === null ? 'timeoutAny' : newTimeout ? 'timeout311' : 'timeoutOld';
+
+    /** The read of the function's own `timeout` parameter among this primitive call's arguments, if any. */
+    const parameterRead = (call: SyntaxNode, definition: SyntaxNode): SyntaxNode | null => {
+      const args = call.childForFieldName('arguments');
+      if (!args || !args.text.includes(PARAMETER)) return null;
+      for (const identifier of args.descendantsOfType('identifier')) {
+        if (identifier.text !== PARAMETER) continue;
+        const parent = identifier.parent;
+        if (parent?.type === 'keyword_argument' && parent.childForFieldName('name')?.id === identifier.id) continue;
+        if (parent?.type === 'attribute' && parent.childForFieldName('attribute')?.id === identifier.id) continue;
+        // The innermost call holding it must be this one, past plain arithmetic (`max(timeout, 1)`):
+        // handed to anything else, it is that callee's timeout.
+        let direct = false;
+        for (let n: SyntaxNode | null = parent; n && n.id !== definition.id; n = n.parent) {
+          if (n.type === 'lambda') break;
+          if (n.type !== 'argument_list' || n.parent?.type !== 'call') continue;
+          if (n.id === args.id) {
+            direct = true;
+            break;
+          }
+          const written = n.parent.childForFieldName('function');
+          if (written?.type !== 'identifier' || !ARITHMETIC.has(written.text) || ctx.lookup(written.text)) break;
+        }
+        if (direct) return identifier;
+      }
+      return null;
+    };
+
+    return {
+      call(node) {
+        if (!ctx.inAsyncCode()) return;
+        const definition = ctx.scope().node;
+        if (!parameterRead(node, definition)) return;
+        const callee = ctx.resolveCallee(node);
+        if (!callee || !TIMEOUT_PRIMITIVES.has(callee)) return;
+        // The function's own parameter (not a local of the same name only, not an outer one).
+        const found = ctx.lookup(PARAMETER);
+        if (!found || found.scope.node.id !== definition.id || !found.bindings.some((b) => b.kind === 'param')) return;
+        // Signatures the author may not own, or that mean something else.
+        const chain = ctx.scopeChain();
+        const owner = chain[chain.length - 2];
+        if (owner?.kind === 'class') return;
+        if (definition.parent?.type === 'decorated_definition') return;
+        if (isStub(definition)) return;
+        const name = definition.childForFieldName('name')?.text ?? '?';
+        if (owner?.kind === 'module' && (exported ??= exportedNames(ctx.file.tree.rootNode)).has(name)) return;
+        const param = parameterNode(definition, PARAMETER);
+        if (!param) return;
+        const primitive = unparenthesize(node.childForFieldName('function')!).text.replace(/\s+/g, '');
+        ctx.report({ node: param, messageId, data: { name, primitive } });
+      },
+    };
+  },
+};

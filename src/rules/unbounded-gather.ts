@@ -1,0 +1,246 @@
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
+import { dottedName, methodCall, unparenthesize } from './util.js';
+
+const COMPREHENSIONS = new Set(['list_comprehension', 'generator_expression']);
+const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future']);
+const LITERALS = new Set(['list', 'tuple', 'set', 'dictionary', 'string', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
+/** Text that says concurrency is bounded somewhere: a semaphore, a limiter, a throttle. */
+const BOUNDED_TEXT = /semaphore|\bsem\b|_sem\b|\bsem_|limiter|throttl|rate_?limit|capacitylimiter|max_concurren/i;
+/** Names of inputs that are already batches (`for chunk in chunked(ids, 100): gather(...)`). */
+const BATCH_NAME = /batch|chunk|page|window|slice/i;
+const VIEWS = new Set(['items', 'keys', 'values']);
+
+/** One coroutine per item of `iterable`. */
+interface FanOut {
+  iterable: SyntaxNode;
+  /** The call made per item (`fetch(url)`), or the function mapped (`map(fetch, urls)`). */
+  coroutine: SyntaxNode;
+}
+
+/** `asyncio.create_task(f(x))` -> `f(x)`. */
+function unwrapSpawn(ctx: RuleContext, node: SyntaxNode): SyntaxNode {
+  const inner = unparenthesize(node);
+  if (inner.type === 'call' && SPAWNERS.has(ctx.resolveCallee(inner) ?? '')) {
+    const first = inner.childForFieldName('arguments')?.namedChildren[0];
+    if (first) return unparenthesize(first);
+  }
+  return inner;
+}
+
+function fromComprehension(ctx: RuleContext, node: SyntaxNode): FanOut | null {
+  if (!COMPREHENSIONS.has(node.type)) return null;
+  const clauses = node.namedChildren.filter((c) => c.type === 'for_in_clause');
+  if (clauses.length !== 1 || clauses[0]!.child(0)?.type === 'async') return null;
+  const body = node.childForFieldName('body');
+  const iterable = clauses[0]!.childForFieldName('right');
+  if (!body || !iterable) return null;
+  const coroutine = unwrapSpawn(ctx, body);
+  return coroutine.type === 'call' ? { iterable, coroutine } : null;
+}
+
+const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
+
+/** Statements `name.append(x)` in for loops of `scope` (not in nested functions). */
+function appendLoops(scope: SyntaxNode, name: string): { loop: SyntaxNode; value: SyntaxNode }[] {
+  const found: { loop: SyntaxNode; value: SyntaxNode }[] = [];
+  const body = scope.childForFieldName('body');
+  if (!body) return found;
+  const cursor = body.walk();
+  for (;;) {
+    if (cursor.nodeType === 'call') {
+      const call = cursor.currentNode;
+      const method = methodCall(call);
+      if (method && method.method === 'append' && method.receiver.type === 'identifier' && method.receiver.text === name) {
+        let loop = call.parent;
+        while (loop && loop.type !== 'for_statement' && !SCOPES.has(loop.type)) loop = loop.parent;
+        const value = call.childForFieldName('arguments')?.namedChildren[0];
+        if (loop?.type === 'for_statement' && value) found.push({ loop, value });
+        else found.push({ loop: call, value: call });
+      }
+    }
+    if (!SCOPES.has(cursor.nodeType) && cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return found;
+    }
+  }
+}
+
+/** `*<expression>` of a gather: the items and the coroutine started per item, when plain. */
+function fanOut(ctx: RuleContext, splatted: SyntaxNode): FanOut | null {
+  const node = unparenthesize(splatted);
+  const direct = fromComprehension(ctx, node);
+  if (direct) return direct;
+  if (node.type === 'call') {
+    // `map(fetch, urls)`
+    const callee = node.childForFieldName('function');
+    const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+    if (callee?.type === 'identifier' && callee.text === 'map' && ctx.lookup('map') === null && args.length === 2) {
+      return { coroutine: args[0]!, iterable: args[1]! };
+    }
+    return null;
+  }
+  if (node.type !== 'identifier') return null;
+  // `tasks`, built once in this function by a comprehension or by `append` in a loop.
+  const scope = ctx.scope();
+  const found = ctx.lookup(node.text);
+  if (!found || found.scope.node.id !== scope.node.id || found.bindings.length !== 1) return null;
+  const binding = found.bindings[0]!;
+  if (binding.kind !== 'assign' || !binding.value) return null;
+  const value = unparenthesize(binding.value);
+  const built = fromComprehension(ctx, value);
+  if (built) return built;
+  if (value.type !== 'list' || value.namedChildCount !== 0) return null;
+  const appends = appendLoops(scope.node, node.text);
+  if (appends.length !== 1 || appends[0]!.loop.type !== 'for_statement' || appends[0]!.loop.child(0)?.type === 'async') return null;
+  const iterable = appends[0]!.loop.childForFieldName('right');
+  const coroutine = unwrapSpawn(ctx, appends[0]!.value);
+  return iterable && coroutine.type === 'call' ? { iterable, coroutine } : null;
+}
+
+/**
+ * The input's text when `iterable` is an input of unknown size: a parameter, a local computed by
+ * a call, an attribute. Null for what is bounded or unsure: literals, slices, `range(...)`, a
+ * batch of a loop, anything else.
+ */
+function unboundedInput(ctx: RuleContext, iterable: SyntaxNode): string | null {
+  let node = unparenthesize(iterable);
+  if (node.type === 'call') {
+    const method = methodCall(node);
+    const callee = node.childForFieldName('function');
+    const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+    if (method && VIEWS.has(method.method) && args.length === 0) node = unparenthesize(method.receiver);
+    else if (callee?.type === 'identifier' && callee.text === 'enumerate' && ctx.lookup('enumerate') === null && args.length === 1) node = unparenthesize(args[0]!);
+    else return null;
+  }
+  const name = dottedName(node);
+  if (!name || BATCH_NAME.test(name)) return null;
+  if (node.type === 'identifier') {
+    const found = ctx.lookup(name);
+    if (!found) return null;
+    for (const binding of found.bindings) {
+      if (binding.kind === 'for' || binding.kind === 'import' || binding.kind === 'def' || binding.kind === 'class') return null;
+      const value = binding.value ? unparenthesize(binding.value) : null;
+      if (value && (LITERALS.has(value.type) || value.type === 'subscript')) return null;
+    }
+  }
+  return name;
+}
+
+/** A function of this file the coroutine calls, when it can tell: `fetch(x)`, `self.fetch(x)`. */
+function definitionsOf(ctx: RuleContext, coroutine: SyntaxNode): SyntaxNode[] | null {
+  const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
+  if (callee?.type === 'identifier') {
+    const found = ctx.lookup(callee.text);
+    if (!found) return null;
+    const defs = found.bindings.filter((b) => b.kind === 'def' && b.definition).map((b) => b.definition!);
+    return defs.length === found.bindings.length ? defs : null;
+  }
+  if (callee?.type === 'attribute') {
+    const receiver = callee.childForFieldName('object');
+    const method = callee.childForFieldName('attribute')?.text;
+    if (receiver?.type !== 'identifier' || (receiver.text !== 'self' && receiver.text !== 'cls') || !method) return null;
+    const chain = ctx.scopeChain();
+    const owner = [...chain].reverse().find((s) => s.kind === 'class');
+    if (!owner) return null;
+    const members = ctx.imports.bindingsIn(owner.node).get(method) ?? [];
+    const defs = members.filter((b) => b.kind === 'def' && b.definition).map((b) => b.definition!);
+    return defs.length > 0 && defs.length === members.length ? defs : null;
+  }
+  return null;
+}
+
+/** `async with x:` on an existing object (a semaphore, a lock, a limiter), not on a call. */
+function acquiresShared(definition: SyntaxNode): boolean {
+  const cursor = definition.walk();
+  for (;;) {
+    if (cursor.nodeType === 'with_statement' && cursor.currentNode.child(0)?.type === 'async') {
+      const clause = cursor.currentNode.namedChildren.find((c) => c.type === 'with_clause');
+      for (const item of clause?.namedChildren ?? []) {
+        let value = item.childForFieldName('value');
+        if (value?.type === 'as_pattern') value = value.namedChild(0);
+        if (value && (value.type === 'identifier' || value.type === 'attribute' || value.type === 'subscript')) return true;
+      }
+    }
+    if (cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return false;
+    }
+  }
+}
+
+function bounded(definition: SyntaxNode): boolean {
+  return BOUNDED_TEXT.test(definition.text) || acquiresShared(definition);
+}
+
+function calleeLabel(coroutine: SyntaxNode): string {
+  const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
+  const text = (callee?.text ?? coroutine.text).replace(/\s+/g, '');
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+export const unboundedGather: Rule = {
+  meta: {
+    id: 'AG403',
+    slug: 'unbounded-gather',
+    aliases: [],
+    family: 'concurrency',
+    severity: 'info',
+    title: 'Unbounded fan-out with `gather`',
+    fix: 'Bound the concurrency: acquire an `asyncio.Semaphore(n)` inside the coroutine (`async with sem:`), or gather the input in fixed-size batches.',
+    messages: {
+      unbounded: '`asyncio.gather` starts `{callee}()` for every item of `{input}` at once, and nothing bounds how many run together',
+    },
+    docs: {
+      what: "Flags `asyncio.gather(*(f(x) for x in xs))`, `gather(*[f(x) for x in xs])`, `gather(*map(f, xs))` and `gather(*tasks)` where `tasks` is built by such a comprehension or by `tasks.append(f(x))` in a `for` loop, when `xs` is an input of unknown size (a parameter, an attribute, a local computed by a call) and nothing bounds the concurrency. Not flagged: a literal, a slice (`xs[:10]`), `range(...)`, a batch of an outer loop (or a name saying `batch` / `chunk` / `page`), a function that mentions a semaphore or limiter, and a callee of the same file that acquires a semaphore, lock or limiter (`async with sem:`) or mentions one. A callee defined elsewhere (`session.get`, an imported function) is flagged: the finding is advice (info), to be dismissed where the input is known to be small.",
+      why: 'gather starts every coroutine at once. With ten items that is the point; with the ten thousand rows a query returned it opens ten thousand connections or requests together: the remote side rate-limits or refuses them, connection pools time out waiting (httpx raises `PoolTimeout`), file descriptors run out, and memory holds every response at the same time. A semaphore keeps the same code concurrent but bounded.',
+      example: [
+        'import asyncio',
+        '',
+        '',
+        'async def fetch_all(session, urls):',
+        '    return await asyncio.gather(*(session.get(url) for url in urls))',
+      ].join('\n'),
+      useInstead: [
+        'import asyncio',
+        '',
+        '',
+        'async def fetch_all(session, urls, limit=10):',
+        '    semaphore = asyncio.Semaphore(limit)',
+        '',
+        '    async def fetch_one(url):',
+        '        async with semaphore:',
+        '            return await session.get(url)',
+        '',
+        '    return await asyncio.gather(*(fetch_one(url) for url in urls))',
+      ].join('\n'),
+    },
+    cites: [
+      { guide: 'S0', section: 'Step 2 — Pick the concurrency primitive' },
+      { guide: 'S1', section: 'Pattern 5: Rate Limiting with Semaphore' },
+      { guide: 'S2', section: 'Pattern 2: Bounded Concurrency' },
+    ],
+  },
+  create(ctx) {
+    return {
+      call(node) {
+        if (!ctx.inAsyncCode() || ctx.resolveCallee(node) !== 'asyncio.gather') return;
+        const scope = ctx.scope();
+        if (BOUNDED_TEXT.test(scope.node.text)) return;
+        for (const arg of node.childForFieldName('arguments')?.namedChildren ?? []) {
+          if (arg.type !== 'list_splat' || !arg.namedChild(0)) continue;
+          const fan = fanOut(ctx, arg.namedChild(0)!);
+          if (!fan) continue;
+          const input = unboundedInput(ctx, fan.iterable);
+          if (!input) continue;
+          const definitions = definitionsOf(ctx, fan.coroutine);
+          if (definitions?.some(bounded)) continue;
+          ctx.report({ node, messageId: 'unbounded', data: { callee: calleeLabel(fan.coroutine), input } });
+          return;
+        }
+      },
+    };
+  },
+};

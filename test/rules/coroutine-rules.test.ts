@@ -1,0 +1,79 @@
+// Details of AG206, AG207 and AG209 the fixtures cannot show: advice by Python version, what makes
+// a file test code (a fixture's path is its slug, never a test path), notebooks kept as scripts.
+import { describe, expect, it } from 'vitest';
+import { parsePython } from '../../src/python/parser.js';
+import { WHOLE_FILE } from '../../src/python/scopes.js';
+import { runRules } from '../../src/rules/engine.js';
+import { asyncioRunInTest } from '../../src/rules/asyncio-run-in-test.js';
+import { awaitOutsideAsync } from '../../src/rules/await-outside-async.js';
+import { repeatedAsyncioRun } from '../../src/rules/repeated-asyncio-run.js';
+import type { Finding, Rule } from '../../src/rules/types.js';
+
+function run(rule: Rule, path: string, source: string, pythonVersion: string | null = null): Finding[] {
+  return runRules(parsePython(path, source), [rule], {
+    scopes: WHOLE_FILE,
+    settings: { blockingCalls: [], pythonVersion },
+    onRuleError: (_, error) => {
+      throw error;
+    },
+  });
+}
+
+describe('AG206 repeated-asyncio-run', () => {
+  const source = 'import asyncio\n\ndef main():\n    asyncio.run(a())\n    asyncio.run(b())\n';
+
+  it('suggests asyncio.Runner only where the target Python has it', () => {
+    const message = (version: string | null) => run(repeatedAsyncioRun, 'cli.py', source, version).map((f) => f.message)[0] ?? '';
+    expect(message('3.12')).toContain('asyncio.Runner()');
+    expect(message('3.11')).toContain('asyncio.Runner()');
+    expect(message('3.10')).not.toContain('Runner');
+    expect(message('3.9')).toContain('call `asyncio.run(main())` once');
+    expect(message(null)).toContain('on Python 3.11+');
+  });
+
+  it('reports the second call, in the function that holds both', () => {
+    expect(run(repeatedAsyncioRun, 'cli.py', source).map((f) => [f.line, f.scope])).toEqual([[5, 'main']]);
+  });
+});
+
+describe('AG207 asyncio-run-in-test', () => {
+  const test = 'import asyncio\n\ndef test_status():\n    assert asyncio.run(status()) == 200\n';
+
+  it.each(['tests/api/test_client.py', 'test/client.py', 'pkg/test_client.py', 'pkg/client_test.py', 'conftest.py', 'tests\\win.py'])(
+    'treats %s as test code even without a pytest import',
+    (path) => {
+      expect(run(asyncioRunInTest, path, test).map((f) => f.line)).toEqual([4]);
+    },
+  );
+
+  it.each(['app/client.py', 'app/testing.py', 'contest.py', 'latest_results.py'])('leaves %s alone without a pytest or unittest import', (path) => {
+    expect(run(asyncioRunInTest, path, test)).toEqual([]);
+  });
+
+  it('treats a module importing pytest or unittest as test code', () => {
+    expect(run(asyncioRunInTest, 'app/checks.py', `import pytest\n${test}`).map((f) => f.line)).toEqual([5]);
+    expect(run(asyncioRunInTest, 'app/checks.py', `from unittest import mock\n${test}`).map((f) => f.line)).toEqual([5]);
+  });
+});
+
+describe('AG209 await-outside-async', () => {
+  const topLevel = 'import asyncio\n\nresult = await asyncio.sleep(0)\n';
+
+  it('flags top-level await in a module', () => {
+    expect(run(awaitOutsideAsync, 'job.py', topLevel).map((f) => f.message)).toEqual([
+      '`await` in module-level code is a SyntaxError: the module cannot be imported',
+    ]);
+  });
+
+  it.each(['# %%\n', '#%% setup\n', '# In[3]:\n', '# ---\n# jupyter:\n#   jupytext:\n#     formats: ipynb,py:percent\n# ---\n'])(
+    'leaves top-level await alone in a notebook kept as a script (%j)',
+    (header) => {
+      expect(run(awaitOutsideAsync, 'analysis.py', header + topLevel)).toEqual([]);
+    },
+  );
+
+  it('still flags a sync def in a notebook script', () => {
+    const source = '# %%\nimport asyncio\n\ndef load():\n    return await asyncio.sleep(0)\n';
+    expect(run(awaitOutsideAsync, 'analysis.py', source).map((f) => f.line)).toEqual([5]);
+  });
+});
