@@ -59,7 +59,7 @@ const TRANSPARENT_DECORATORS = new Set(['staticmethod', 'classmethod', 'override
 
 /**
  * The sync functions a summary covers, by node id with their qualified names: undecorated (or
- * `staticmethod`/`classmethod`) non-generator `def`s at module level and in the body of a
+ * `staticmethod`/`classmethod`) `def`s (generators are dropped later, when their `yield` is seen) at module level and in the body of a
  * module-level class, whose name is bound once in that scope (a redefinition, a conditional def, a
  * `name = wrap(name)` make it ambiguous: left out).
  */
@@ -79,7 +79,7 @@ export function summarisedDefinitions(root: SyntaxNode, bindingCount: (scope: Sy
       }
       if (definition.type !== 'function_definition' || definition.child(0)?.type === 'async') continue;
       if (decorated && !child.namedChildren.every((c) => c.type !== 'decorator' || TRANSPARENT_DECORATORS.has(decoratorText(c)))) continue;
-      if (bindingCount(scope, name) !== 1 || isGeneratorFunction(definition)) continue;
+      if (bindingCount(scope, name) !== 1) continue;
       out.set(definition.id, prefix ? `${prefix}.${name}` : name);
     }
   };
@@ -89,22 +89,6 @@ export function summarisedDefinitions(root: SyntaxNode, bindingCount: (scope: Sy
 
 function decoratorText(decorator: SyntaxNode): string {
   return decorator.text.replace(/^@\s*/, '').replace(/\s+/g, '');
-}
-
-const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
-
-function isGeneratorFunction(definition: SyntaxNode): boolean {
-  const body = definition.childForFieldName('body');
-  if (!body) return false;
-  const cursor = body.walk();
-  for (;;) {
-    if (cursor.nodeType === 'yield') return true;
-    if (!NESTED.has(cursor.nodeType) && cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return false;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -486,6 +486,11 @@ function dotted(node: SyntaxNode | null): string | null {
 }
 
 /** `asyncio.tasks.wait` -> `asyncio.wait`: the public spelling rules match on. */
+/** `asyncio.tasks.create_task` -> `asyncio.create_task`: the public name of a re-exported one. */
+export function canonicalName(name: string): string {
+  return canonical(name);
+}
+
 function canonical(name: string): string {
   const parts = name.split('.');
   if (parts.length < 3) return name;

@@ -99,6 +99,9 @@ export const droppedGatherExceptions: Rule = {
         const parent = value.parent;
         if (!parent) return;
         if (parent.type === 'expression_statement') {
+          // Cancel, then wait for the cancellations to land: the results are CancelledErrors by
+          // design, and dropping them is the point (`for t in tasks: t.cancel()` first).
+          if (waitsForCancelledTasks(ctx, node)) return;
           ctx.report({ node, messageId: 'discarded' });
           return;
         }
@@ -225,4 +228,26 @@ function classifyItem(ctx: RuleContext, expression: SyntaxNode): Use {
   if (parent && (parent.type === 'for_statement' || parent.type === 'for_in_clause')) return 'handled';
   // Other statements of the item (`r["id"]`, `r.status`): data use.
   return classify(ctx, expression);
+}
+
+/**
+ * `await gather(*tasks, return_exceptions=True)` where the function cancelled the same tasks
+ * before (`for t in tasks: t.cancel()`, `tasks[i].cancel()`, `[t.cancel() for t in tasks]`): the
+ * shutdown idiom, not a dropped failure.
+ */
+function waitsForCancelledTasks(ctx: RuleContext, gather: SyntaxNode): boolean {
+  const scope = ctx.scope();
+  if (scope.kind !== 'def' && scope.kind !== 'async-def') return false;
+  const names = (gather.childForFieldName('arguments')?.namedChildren ?? [])
+    .filter((arg) => arg.type === 'list_splat' && arg.namedChild(0)?.type === 'identifier')
+    .map((arg) => arg.namedChild(0)!.text);
+  if (names.length === 0) return false;
+  const before = scope.node.text.slice(0, gather.startIndex - scope.node.startIndex);
+  return names.every((name) => {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // A loop (or comprehension) over the name whose target is cancelled, or an item of it cancelled.
+    const loop = new RegExp(`for\\s+(\\w+)\\s+in\\s+${escaped}\\b[\\s\\S]*?\\b\\1\\.cancel\\(`);
+    const comprehension = new RegExp(`\\b(\\w+)\\.cancel\\(\\)\\s+for\\s+\\1\\s+in\\s+${escaped}\\b`);
+    return loop.test(before) || comprehension.test(before) || new RegExp(`\\b${escaped}\\[[^\\]]*\\]\\.cancel\\(`).test(before);
+  });
 }

@@ -1,5 +1,5 @@
-import { BlockingIndex, callTarget, summarisedDefinitions, type BlockingSummary, type FunctionSummary } from '../python/call-graph.js';
-import { buildImportTable, type ImportTable } from '../python/imports.js';
+import { BlockingIndex, callTarget, summarisedDefinitions, targetKey, type BlockingSummary, type CallTarget, type FunctionSummary } from '../python/call-graph.js';
+import { buildImportTable, canonicalName, type ImportTable } from '../python/imports.js';
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { TouchedScopes } from '../python/scopes.js';
 import { DEFAULT_RULE_SETTINGS, type Finding, type NameLookup, type Report, type Rule, type RuleContext, type RuleSettings, type ScopeState, type Severity } from './types.js';
@@ -127,6 +127,11 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     }
     // A function-local binding (parameter, assignment, local def) shadows the import.
     if (found.scope.kind !== 'module' && found.bindings.some((b) => b.kind !== 'import')) return null;
+    // The import Python finds from here decides, not the file-wide table: `from trio import Path`
+    // inside one function must not make the module's `from pathlib import Path` ambiguous.
+    const targets = new Set(found.bindings.map((b) => (b.kind === 'import' ? b.target : undefined)));
+    const [target] = targets;
+    if (targets.size === 1 && target !== undefined) return canonicalName(dot < 0 ? target : `${target}${dotted.slice(dot)}`);
     return imports.resolve(dotted);
   }
 
@@ -336,17 +341,106 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
   return findings.sort((a, b) => a.line - b.line || a.column - b.column || compare(a.ruleId, b.ruleId));
 }
 
+/** The rule that reads the blocking summary: when it runs, the traversal collects the summary. */
+const SUMMARY_READER = 'AG110';
+
 /**
  * Rules a blocking summary does not run: transitive-blocking itself (it reads the summary) and the
  * configured blocking calls (a team's list speaks about the call sites it names, not their callers).
  */
-const NOT_SUMMARISED = new Set(['AG110', 'AG111']);
+const NOT_SUMMARISED = new Set([SUMMARY_READER, 'AG111']);
+
+/** A blocking-family rule whose reports, in a sync function, say that the function blocks. */
+function isSummaryRule(rule: Rule): boolean {
+  return rule.meta.family === 'blocking' && !NOT_SUMMARISED.has(rule.meta.id);
+}
+
+function bindingCounter(imports: ImportTable) {
+  return (scope: SyntaxNode, name: string) => imports.bindingsIn(scope).get(name)?.length ?? 0;
+}
+
+function pick(options: Pick<RunOptions, 'severityOf' | 'onRuleError' | 'settings'>): Pick<RunOptions, 'severityOf' | 'onRuleError' | 'settings'> {
+  return {
+    ...(options.severityOf ? { severityOf: options.severityOf } : {}),
+    ...(options.onRuleError ? { onRuleError: options.onRuleError } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
+  };
+}
+
+/** A file's blocking summary as a traversal fills it in. */
+class SummaryBuilder {
+  private readonly functions = new Map<string, FunctionSummary>();
+  private readonly calls = new Map<string, Set<string>>();
+  private readonly generators = new Set<string>();
+
+  constructor(readonly definitions: ReadonlyMap<number, string>) {
+    for (const name of definitions.values()) this.functions.set(name, { calls: [] });
+  }
+
+  /** True when `scope` is the body of a summarised function (not a nested def or lambda in it). */
+  covers(scope: ScopeState): boolean {
+    return scope.kind === 'def' && this.definitions.has(scope.node.id);
+  }
+
+  block(scope: ScopeState, node: SyntaxNode, ruleId: string): void {
+    const summary = this.functions.get(scope.qualifiedName);
+    if (!summary || (summary.blocks && summary.blocks.line <= node.startPosition.row + 1)) return;
+    summary.blocks = { call: blockingCallText(node), line: node.startPosition.row + 1, ruleId };
+  }
+
+  call(scope: ScopeState, target: CallTarget): void {
+    const summary = this.functions.get(scope.qualifiedName);
+    if (!summary) return;
+    const key = targetKey(target);
+    let seen = this.calls.get(scope.qualifiedName);
+    if (!seen) this.calls.set(scope.qualifiedName, (seen = new Set()));
+    if (seen.has(key)) return;
+    seen.add(key);
+    summary.calls.push(target);
+  }
+
+  generator(scope: ScopeState): void {
+    this.generators.add(scope.qualifiedName);
+  }
+
+  /** Only what can matter to a caller: functions that block or call something that might; no generators. */
+  result(path: string): BlockingSummary {
+    const functions: Record<string, FunctionSummary> = {};
+    for (const [name, summary] of this.functions) {
+      if (this.generators.has(name) || (!summary.blocks && summary.calls.length === 0)) continue;
+      functions[name] = summary;
+    }
+    return { path, functions };
+  }
+}
+
+/** Records, in the summarised functions, the calls that may reach another one, and `yield`s. */
+function edgeCollector(summary: SummaryBuilder): Rule {
+  return {
+    meta: EDGE_COLLECTOR_META,
+    create(ctx) {
+      return {
+        call(node) {
+          const scope = ctx.scope();
+          if (!summary.covers(scope)) return;
+          const target = callTarget(ctx, node);
+          if (target) summary.call(scope, target);
+        },
+        yield() {
+          const scope = ctx.scope();
+          if (summary.covers(scope)) summary.generator(scope);
+        },
+      };
+    },
+  };
+}
 
 /**
  * What each sync function of the file would be reported for if it ran on the event loop: the
  * blocking-family rules of `rules` (at the severities `options` gives them; `info` findings such as
  * filesystem metadata do not count) run over the bodies of the summarised functions as if they were
- * async code, in one traversal that skips every other function; plus the calls between them.
+ * async code, in one traversal that skips every other function; plus the calls between them. For
+ * the other files of a pull request, and where the main traversal skipped a summarised function.
  */
 export function summarizeBlocking(
   file: ParsedFile,
@@ -354,61 +448,40 @@ export function summarizeBlocking(
   options: Pick<RunOptions, 'severityOf' | 'onRuleError' | 'settings' | 'imports'> = {},
 ): BlockingSummary {
   const imports = options.imports ?? buildImportTable(file.tree.rootNode);
-  const bindingCount = (scope: SyntaxNode, name: string) => imports.bindingsIn(scope).get(name)?.length ?? 0;
-  const definitions = summarisedDefinitions(file.tree.rootNode, bindingCount);
-  const functions: Record<string, FunctionSummary> = {};
-  if (definitions.size === 0) return { path: file.path, functions };
-  for (const name of definitions.values()) functions[name] = { calls: [] };
-
-  const seenCalls = new Map<string, Set<string>>();
-  const edges: Rule = {
-    meta: { ...EDGE_COLLECTOR_META },
-    create(ctx) {
-      return {
-        call(node) {
-          if (!ctx.inAsyncCode()) return;
-          const scope = ctx.scope();
-          const summary = functions[scope.qualifiedName];
-          if (!summary || !definitions.has(scope.node.id)) return;
-          const target = callTarget(ctx, node);
-          if (!target) return;
-          const key = target.kind === 'local' ? `L:${target.name}` : `I:${target.dotted}`;
-          let seen = seenCalls.get(scope.qualifiedName);
-          if (!seen) seenCalls.set(scope.qualifiedName, (seen = new Set()));
-          if (seen.has(key)) return;
-          seen.add(key);
-          summary.calls.push(target);
-        },
-      };
-    },
-  };
+  const summary = new SummaryBuilder(summarisedDefinitions(file.tree.rootNode, bindingCounter(imports)));
+  if (summary.definitions.size === 0) return summary.result(file.path);
   const scopes: TouchedScopes = {
     includes: () => true,
-    mayContain: (definition) => definitions.has(definition.id),
+    mayContain: (definition) => summary.definitions.has(definition.id),
     describe: () => [],
   };
-  const blocking = rules.filter((rule) => rule.meta.family === 'blocking' && !NOT_SUMMARISED.has(rule.meta.id));
-  const findings = runRules(file, [...blocking, edges], {
+  const findings = runRules(file, [...rules.filter(isSummaryRule), edgeCollector(summary)], {
+    ...pick(options),
     scopes,
     imports,
     assumeAsync: true,
-    ...(options.severityOf ? { severityOf: options.severityOf } : {}),
-    ...(options.onRuleError ? { onRuleError: options.onRuleError } : {}),
-    ...(options.settings ? { settings: options.settings } : {}),
   });
   const root = file.tree.rootNode;
   for (const finding of findings) {
-    if (finding.ruleId === EDGE_COLLECTOR_META.id || finding.severity === 'info') continue;
-    const summary = functions[finding.scope];
-    if (!summary || summary.blocks) continue;
-    const node = root.descendantForPosition({ row: finding.line - 1, column: finding.column - 1 }, { row: finding.endLine - 1, column: finding.endColumn - 1 });
-    summary.blocks = { call: blockingCallText(node, finding.snippet), line: finding.line, ruleId: finding.ruleId };
+    if (finding.severity === 'info') continue;
+    const node = root.descendantForPosition(
+      { row: finding.line - 1, column: finding.column - 1 },
+      { row: finding.endLine - 1, column: finding.endColumn - 1 },
+    );
+    const definition = enclosingFunction(node);
+    if (!definition || !summary.definitions.has(definition.id)) continue;
+    const scope: ScopeState = { kind: 'def', qualifiedName: summary.definitions.get(definition.id)!, node: definition };
+    summary.block(scope, node, finding.ruleId);
   }
-  // Only what can matter to a caller: functions that block or call something that might.
-  for (const [name, summary] of Object.entries(functions)) {
-    if (!summary.blocks && summary.calls.length === 0) delete functions[name];
+  return summary.result(file.path);
+}
+
+function enclosingFunction(node: SyntaxNode): SyntaxNode | null {
+  for (let current = node.parent; current; current = current.parent) {
+    if (current.type === 'function_definition') return current;
+    if (current.type === 'lambda') return null;
   }
-  return { path: file.path, functions };
+  return null;
 }
 
 const EDGE_COLLECTOR_META: Rule['meta'] = {
@@ -424,13 +497,14 @@ const EDGE_COLLECTOR_META: Rule['meta'] = {
   cites: [],
 };
 
-/** `open()`, `requests.get()`, `self._session.get()` for a call; the statement's head otherwise. */
-function blockingCallText(node: SyntaxNode, snippet: string): string {
+/** `open()`, `requests.get()`, `self._session.get()` for a call; the node's text otherwise. */
+function blockingCallText(node: SyntaxNode): string {
   if (node.type === 'call') {
     const callee = node.childForFieldName('function')?.text.replace(/\s+/g, '');
     if (callee && callee.length <= 60) return `${callee}()`;
   }
-  return snippet.length <= 60 ? snippet : `${snippet.slice(0, 57)}...`;
+  const text = node.text.replace(/\s+/g, ' ').trim();
+  return text.length <= 60 ? text : `${text.slice(0, 57)}...`;
 }
 
 function compare(a: string, b: string): number {

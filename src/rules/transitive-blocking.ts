@@ -64,19 +64,22 @@ export const transitiveBlocking: Rule = {
         if (!ctx.inAsyncCode()) return;
         const target = callTarget(ctx, node);
         if (!target) return;
-        const chain = ctx.blockingIndex().chain(target);
-        if (!chain) return;
-        const own = ctx.file.path;
-        const callee = calleeText(node);
-        const hops = chain.hops.map((hop, i) => (i === 0 ? callee : hopLabel(hop, own)));
-        ctx.report({
-          node,
-          messageId: 'chain',
-          data: {
-            callee,
-            chain: [...hops.map((hop) => `${hop}()`), chain.blocks.call].join(' -> '),
-            where: chain.path === own ? `line ${chain.blocks.line}` : `${chain.path}:${chain.blocks.line}`,
-          },
+        // The helper may be defined further down: answer once the whole file has been seen.
+        ctx.defer(() => {
+          const chain = ctx.blockingIndex().chain(target);
+          if (!chain) return;
+          const own = ctx.file.path;
+          const callee = calleeText(node);
+          const hops = chain.hops.map((hop, i) => (i === 0 ? callee : hopLabel(hop, own)));
+          ctx.report({
+            node,
+            messageId: 'chain',
+            data: {
+              callee,
+              chain: [...hops.map((hop) => `${hop}()`), chain.blocks.call].join(' -> '),
+              where: chain.path === own ? `line ${chain.blocks.line}` : `${chain.path}:${chain.blocks.line}`,
+            },
+          });
         });
       },
     };

@@ -108,9 +108,15 @@ export interface RuleContext {
   /**
    * Which sync functions of this file (and of the pull request's other files, when the caller
    * passes their summaries) block the loop when called, directly or through further sync calls,
-   * and by which chain. Built on first use (a pre-pass over the sync functions): transitive-blocking.
+   * and by which chain, for transitive-blocking. Complete without a second pass when asked from a
+   * `defer` callback (the traversal collects it); asked earlier, a pre-pass over the sync functions builds it.
    */
   blockingIndex(): BlockingIndex;
+  /**
+   * Runs `callback` once the traversal is over, with the scope as it is now (its reports count
+   * here): for a rule that needs the whole file first, such as `blockingIndex()` at its cheapest.
+   */
+  defer(callback: () => void): void;
   report(report: Report): void;
 }
 

@@ -175,6 +175,14 @@ function bounded(definition: SyntaxNode): boolean {
   return BOUNDED_TEXT.test(definition.text) || acquiresShared(definition);
 }
 
+/** `loop.run_in_executor(pool, ...)` with a pool of its own: the pool's size bounds the work. */
+function inOwnExecutor(coroutine: SyntaxNode): boolean {
+  if (coroutine.type !== 'call') return false;
+  const method = methodCall(coroutine);
+  const executor = coroutine.childForFieldName('arguments')?.namedChildren[0];
+  return method?.method === 'run_in_executor' && executor !== undefined && executor.type !== 'none';
+}
+
 function calleeLabel(coroutine: SyntaxNode): string {
   const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
   const text = (callee?.text ?? coroutine.text).replace(/\s+/g, '');
@@ -236,7 +244,7 @@ export const unboundedGather: Rule = {
           const input = unboundedInput(ctx, fan.iterable);
           if (!input) continue;
           const definitions = definitionsOf(ctx, fan.coroutine);
-          if (definitions?.some(bounded)) continue;
+          if (definitions?.some(bounded) || inOwnExecutor(fan.coroutine)) continue;
           ctx.report({ node, messageId: 'unbounded', data: { callee: calleeLabel(fan.coroutine), input } });
           return;
         }
