@@ -31,3 +31,13 @@ describe('docs/rules', () => {
     }
   });
 });
+
+describe('README', () => {
+  it('lists every rule with its slug, aliases, severity and title, in id order', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+    const rows = readme.split('\n').filter((line) => /^\| AG\d{3} \|/.test(line));
+    expect(rows.map((row) => row.split(' | ').slice(0, 5).join(' | '))).toEqual(
+      RULES.map(({ meta }) => `| ${meta.id} | [${meta.slug}](docs/rules/${meta.slug}.md) | ${meta.aliases.join(', ') || '-'} | ${meta.severity} | ${meta.title}`),
+    );
+  });
+});
