@@ -35,9 +35,11 @@ const OFF_RULES_ON = Object.fromEntries(RULES.filter((r) => r.meta.severity === 
 const ours = [];
 const oursAllOn = [];
 for (const file of files) {
-  const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all' });
+  // Each project as its team would configure it: python_version from its Requires-Python.
+  const settings = { blockingCalls: [], pythonVersion: file.pythonVersion };
+  const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings });
   for (const finding of applyTestPolicy(analysis.findings, isTest)) ours.push({ ...finding, corpus: file.corpus });
-  oursAllOn.push(...analyzeFile({ path: file.path, source: file.source, addedLines: 'all', severities: OFF_RULES_ON }).findings);
+  oursAllOn.push(...analyzeFile({ path: file.path, source: file.source, addedLines: 'all', severities: OFF_RULES_ON, settings }).findings);
 }
 
 // ---- Ruff with every twin code, on the same files.

@@ -1,11 +1,14 @@
 export interface CorpusRoot {
   name: string;
   dir: string;
+  /** The oldest Python the project supports (`3.7`), from its Requires-Python; null if unknown. */
+  pythonVersion?: string | null;
 }
 export interface CorpusFile {
   corpus: string;
   path: string;
   source: string;
+  pythonVersion: string | null;
 }
 export const DEBIAN_PACKAGES: string[];
 export function debianRoots(packages?: string[]): { roots: CorpusRoot[]; missing: string[] };

@@ -67,15 +67,35 @@ export function debianRoots(packages = DEBIAN_PACKAGES) {
         continue;
       }
     }
-    if (existsSync(site)) roots.push({ name: pkg, dir: site });
+    if (existsSync(site)) roots.push({ name: pkg, dir: site, pythonVersion: requiresPython(site) });
     else missing.push(pkg);
   }
   return { roots, missing };
 }
 
+/**
+ * The oldest Python a package supports (`Requires-Python: >=3.6` in its metadata), as `3.6`: what
+ * the project would write as `python_version` in its asyncguard configuration. Null if unknown.
+ */
+function requiresPython(site) {
+  for (const entry of readdirSync(site)) {
+    if (!/\.(dist-info|egg-info)$/.test(entry)) continue;
+    for (const name of ['METADATA', 'PKG-INFO']) {
+      const path = join(site, entry, name);
+      if (!existsSync(path)) continue;
+      const match = /^Requires-Python:\s*>=\s*(\d+)\.(\d+)/m.exec(readFileSync(path, 'utf8'));
+      if (match) return `${match[1]}.${match[2]}`;
+    }
+  }
+  return null;
+}
+
+/** The standard library's asyncio targets the Python it ships with. */
 export function stdlibAsyncioRoot() {
-  const dir = execFileSync('python3', ['-c', 'import asyncio, os; print(os.path.dirname(asyncio.__file__))'], { encoding: 'utf8' }).trim();
-  return { name: 'stdlib-asyncio', dir };
+  const [dir, version] = execFileSync('python3', ['-c', 'import asyncio, os, sys; print(os.path.dirname(asyncio.__file__)); print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+  return { name: 'stdlib-asyncio', dir, pythonVersion: version };
 }
 
 function pythonFiles(dir) {
@@ -90,11 +110,17 @@ function pythonFiles(dir) {
 
 /**
  * Every .py file under the roots: `path` relative to the root's parent (`asyncio/tasks.py`,
- * `aiohttp/client.py`), `corpus` the root's name. Test folders are kept: the rules must cope.
+ * `aiohttp/client.py`), `corpus` the root's name, `pythonVersion` the oldest Python its project
+ * supports. Test folders are kept: the rules must cope.
  */
 export function corpusFiles(roots) {
   return roots.flatMap((root) =>
-    pythonFiles(root.dir).map((path) => ({ corpus: root.name, path: relative(dirname(root.dir), path).replace(/^dist-packages\//, ''), source: readFileSync(path, 'utf8') })),
+    pythonFiles(root.dir).map((path) => ({
+      corpus: root.name,
+      path: relative(dirname(root.dir), path).replace(/^dist-packages\//, ''),
+      source: readFileSync(path, 'utf8'),
+      pythonVersion: root.pythonVersion ?? null,
+    })),
   );
 }
 

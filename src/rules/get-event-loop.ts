@@ -46,7 +46,7 @@ export const getEventLoop: Rule = {
       call: '`{callee}()` in async code: use `asyncio.get_running_loop()`, which returns the loop running this code and never creates or looks up another',
     },
     docs: {
-      what: 'Flags a call to `asyncio.get_event_loop()` (through any import: `import asyncio as aio`, `from asyncio import get_event_loop`) in async code: lexically inside an `async def`, not in a nested `def`, lambda or class body. `get_event_loop()` in sync code (a `__init__`, a callback, the entry point) is a different question and not flagged here, nor is a local or imported function of another module that happens to be called `get_event_loop`. A suggestion rewrites the call when the rewrite is exact.',
+      what: 'Flags a call to `asyncio.get_event_loop()` (through any import: `import asyncio as aio`, `from asyncio import get_event_loop`) in async code: lexically inside an `async def`, not in a nested `def`, lambda or class body. `get_event_loop()` in sync code (a `__init__`, a callback, the entry point) is a different question and not flagged here, nor is a local or imported function of another module that happens to be called `get_event_loop`. A suggestion rewrites the call when the rewrite is exact. With `python_version` below 3.7 in the configuration (the code still supports Python 3.6, which has no `get_running_loop`) nothing is flagged.',
       why: 'In a coroutine there is always a running loop, and `get_running_loop()` says so: it returns that loop or raises. `get_event_loop()` goes through the event loop policy instead, and its behaviour where no loop runs has changed from release to release: it silently created a new loop, then warned (DeprecationWarning from 3.10 and 3.12), and raises RuntimeError from 3.14. Inside the coroutine both return the same loop, so the call reads as if it could run anywhere; copied into a sync helper, a thread or a library hook, it hands out a loop that nothing runs (tasks and futures attached to it never complete and the program hangs) or fails on newer Pythons, instead of failing at once with a clear error.',
       example: [
         'import asyncio',
@@ -71,6 +71,8 @@ export const getEventLoop: Rule = {
     return {
       call(node) {
         if (!ctx.inAsyncCode() || ctx.resolveCallee(node) !== 'asyncio.get_event_loop') return;
+        // `get_running_loop()` arrived in Python 3.7: code that still supports 3.6 cannot use it.
+        if (olderThan37(ctx.settings.pythonVersion)) return;
         const suggestion = runningLoopSuggestion(ctx, node);
         const callee = (node.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
         ctx.report({ node, messageId: 'call', data: { callee }, ...(suggestion ? { suggestion } : {}) });
@@ -78,3 +80,9 @@ export const getEventLoop: Rule = {
     };
   },
 };
+
+function olderThan37(version: string | null): boolean {
+  if (!version) return false;
+  const [major, minor] = version.split('.').map(Number);
+  return major! < 3 || (major === 3 && minor! < 7);
+}

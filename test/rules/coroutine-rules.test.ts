@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePython } from '../../src/python/parser.js';
 import { WHOLE_FILE } from '../../src/python/scopes.js';
 import { runRules } from '../../src/rules/engine.js';
+import { RULES } from '../../src/rules/registry.js';
 import { asyncioRunInTest } from '../../src/rules/asyncio-run-in-test.js';
 import { awaitOutsideAsync } from '../../src/rules/await-outside-async.js';
 import { repeatedAsyncioRun } from '../../src/rules/repeated-asyncio-run.js';
@@ -75,5 +76,18 @@ describe('AG209 await-outside-async', () => {
   it('still flags a sync def in a notebook script', () => {
     const source = '# %%\nimport asyncio\n\ndef load():\n    return await asyncio.sleep(0)\n';
     expect(run(awaitOutsideAsync, 'analysis.py', source).map((f) => f.line)).toEqual([5]);
+  });
+});
+
+describe('AG208 and the configured Python version', () => {
+  const source = 'import asyncio\n\nasync def f():\n    return asyncio.get_event_loop()\n';
+  const run = (pythonVersion: string | null) =>
+    runRules(parsePython('s.py', source), RULES, { scopes: WHOLE_FILE, settings: { blockingCalls: [], pythonVersion } }).map((f) => f.ruleId);
+
+  it('is silent for code that still supports Python 3.6 (no get_running_loop there)', () => {
+    expect(run('3.6')).toEqual([]);
+    expect(run('3.7')).toEqual(['AG208']);
+    expect(run('3.12')).toEqual(['AG208']);
+    expect(run(null)).toEqual(['AG208']);
   });
 });

@@ -46,7 +46,9 @@ describe('precision on real code (judged sample)', () => {
     const wanted = new Set(judgments.judgments.map((j) => j.key.split(' ')[1]!));
     const reported = new Set<string>();
     for (const file of files.filter((f) => wanted.has(f.path))) {
-      const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all' });
+      // Each project as its team would configure it: python_version from its Requires-Python.
+      const settings = { blockingCalls: [], pythonVersion: file.pythonVersion };
+      const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings });
       for (const f of applyTestPolicy(analysis.findings, isTest)) {
         if (!isBlockingInTests(f, isTest)) reported.add(`${f.ruleId} ${f.path} ${f.scope} ${f.snippet}`);
       }
