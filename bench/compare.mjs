@@ -13,7 +13,7 @@ import { analyzeFile } from '../dist/analysis/analyze-file.js';
 import { pathFilter, DEFAULT_SETTINGS } from '../dist/config/settings.js';
 import { applyTestPolicy, isBlockingInTests } from '../dist/findings/policy.js';
 import { RULES } from '../dist/rules/registry.js';
-import { corpusFiles, debianRoots, stdlibAsyncioRoot } from './corpus.mjs';
+import { loadCorpus } from './corpus.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Findings sampled per rule; rules with fewer findings contribute all of theirs. */
@@ -25,8 +25,7 @@ const RUFF_IMPLEMENTS = new Set([
   'ASYNC221', 'ASYNC222', 'ASYNC230', 'ASYNC240', 'ASYNC250', 'ASYNC251', 'RUF006', 'RUF029', 'PLE1142', 'PLE1700', 'F704',
 ]);
 
-const debian = debianRoots();
-const files = corpusFiles([stdlibAsyncioRoot(), ...debian.roots]);
+const { roots, files, missing } = loadCorpus();
 const isTest = pathFilter(DEFAULT_SETTINGS).isTest;
 
 // ---- asyncguard, as a whole-file check with the App's defaults (off rules stay off), and again
@@ -100,7 +99,7 @@ for (const f of sample) {
 mkdirSync(join(here, 'results'), { recursive: true });
 const summary = {
   date: new Date().toISOString().slice(0, 10),
-  corpus: { files: files.length, roots: 1 + debian.roots.length, missing: debian.missing },
+  corpus: { files: files.length, roots: roots.length, missing },
   findings: { asyncguard: ours.length, posted: posted.length, byRule: Object.fromEntries(RULES.map((r) => [r.meta.id, posted.filter((f) => f.ruleId === r.meta.id).length])) },
   agreement,
 };

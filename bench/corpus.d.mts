@@ -14,3 +14,4 @@ export const DEBIAN_PACKAGES: string[];
 export function debianRoots(packages?: string[]): { roots: CorpusRoot[]; missing: string[] };
 export function stdlibAsyncioRoot(): CorpusRoot;
 export function corpusFiles(roots: CorpusRoot[]): CorpusFile[];
+export function loadCorpus(): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };

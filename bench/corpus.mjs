@@ -124,9 +124,15 @@ export function corpusFiles(roots) {
   );
 }
 
+/** The whole corpus: the standard library's asyncio and every Debian package that could be fetched. */
+export function loadCorpus() {
+  const debian = debianRoots();
+  const roots = [stdlibAsyncioRoot(), ...debian.roots];
+  return { roots, files: corpusFiles(roots), missing: debian.missing };
+}
+
 // `npm run corpus`: fetch everything, say what is there.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { roots, missing } = debianRoots();
-  const files = corpusFiles([stdlibAsyncioRoot(), ...roots]);
-  console.log(`corpus: ${files.length} files from ${roots.length + 1} roots${missing.length ? `; missing: ${missing.join(', ')}` : ''}`);
+  const { roots, files, missing } = loadCorpus();
+  console.log(`corpus: ${files.length} files from ${roots.length} roots${missing.length ? `; missing: ${missing.join(', ')}` : ''}`);
 }

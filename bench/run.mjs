@@ -11,15 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { Workspace } from '@astral-sh/ruff-wasm-nodejs';
 import { analyzeFile } from '../dist/analysis/analyze-file.js';
 import { inlineAnalyzer, workerAnalyzer } from '../dist/analysis/analyzer.js';
-import { corpusFiles, debianRoots, stdlibAsyncioRoot } from './corpus.mjs';
+import { loadCorpus } from './corpus.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
-const debian = debianRoots();
-if (debian.missing.length) console.error(`(skipped ${debian.missing.join(', ')}: apt-get download failed)`);
-const roots = [stdlibAsyncioRoot(), ...debian.roots];
-const files = corpusFiles(roots).map(({ path, source }) => ({ path, source }));
+const corpus = loadCorpus();
+if (corpus.missing.length) console.error(`(skipped ${corpus.missing.join(', ')}: apt-get download failed)`);
+const { roots } = corpus;
+const files = corpus.files.map(({ path, source }) => ({ path, source }));
 const lines = files.reduce((n, f) => n + f.source.split('\n').length, 0);
 
 const ruff = new Workspace({ 'output-prefer-rule-codes': true, lint: { select: ['ASYNC'], preview: true } }, 'Utf16');

@@ -244,28 +244,8 @@ function typeOfName(ctx: RuleContext, name: string, depth: number): string | nul
  * class-body annotation `q: asyncio.Queue`) agrees on one known type.
  */
 function typeOfInstanceAttribute(ctx: RuleContext, self: string, attribute: string, depth: number): string | null {
-  const chain = ctx.scopeChain();
-  let method = -1;
-  for (let i = chain.length - 1; i > 0; i--) {
-    if (chain[i]!.kind === 'def' || chain[i]!.kind === 'async-def') {
-      method = i;
-      break;
-    }
-    if (chain[i]!.kind !== 'lambda') return null;
-  }
-  if (method < 1 || chain[method - 1]!.kind !== 'class') return null;
-  const definition = chain[method]!.node;
-  const classNode = chain[method - 1]!.node;
-  const first = definition.childForFieldName('parameters')?.namedChildren[0];
-  const firstName = first?.type === 'typed_parameter' ? first.namedChildren.find((c) => c.type === 'identifier')?.text : first?.text;
-  if (firstName !== self || first?.type === 'default_parameter') return null;
-  // `self` rebound inside the method is no longer the instance.
-  if ((ctx.imports.bindingsIn(definition).get(self) ?? []).some((b) => b.kind !== 'param')) return null;
-  const bindings = [
-    ...(ctx.imports.attributesOf(classNode).get(attribute) ?? []),
-    ...(ctx.imports.bindingsIn(classNode).get(attribute) ?? []).filter((b) => b.kind === 'annotation'),
-  ];
-  if (bindings.length === 0) return null;
+  const bindings = instanceAttributeBindings(ctx, self, attribute);
+  if (!bindings) return null;
   let agreed: string | null = null;
   for (const binding of bindings) {
     let type: string | null = null;

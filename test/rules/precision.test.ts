@@ -5,7 +5,7 @@
 // the new sample), when the sample is smaller than 50, or when precision drops below 90%.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { corpusFiles, debianRoots, stdlibAsyncioRoot, type CorpusFile } from '../../bench/corpus.mjs';
+import { loadCorpus, type CorpusFile } from '../../bench/corpus.mjs';
 import { analyzeFile } from '../../src/analysis/analyze-file.js';
 import { DEFAULT_SETTINGS, pathFilter } from '../../src/config/settings.js';
 import { applyTestPolicy, isBlockingInTests } from '../../src/findings/policy.js';
@@ -25,9 +25,7 @@ let files: CorpusFile[] = [];
 let missing: string[] = [];
 
 beforeAll(() => {
-  const debian = debianRoots();
-  missing = debian.missing;
-  files = corpusFiles([stdlibAsyncioRoot(), ...debian.roots]);
+  ({ files, missing } = loadCorpus());
 }, 300_000);
 
 describe('precision on real code (judged sample)', () => {

@@ -3,7 +3,7 @@
 // committed). No rule may throw, no file may take long, and touched-scope reviews of the same
 // files must report a subset of the whole-file findings.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { corpusFiles, debianRoots, stdlibAsyncioRoot, type CorpusFile } from '../../bench/corpus.mjs';
+import { loadCorpus, type CorpusFile } from '../../bench/corpus.mjs';
 import { analyzeFile } from '../../src/analysis/analyze-file.js';
 import { parsePython } from '../../src/python/parser.js';
 import { WHOLE_FILE } from '../../src/python/scopes.js';
@@ -17,9 +17,7 @@ let files: CorpusFile[] = [];
 let missing: string[] = [];
 
 beforeAll(() => {
-  const debian = debianRoots();
-  missing = debian.missing;
-  files = corpusFiles([stdlibAsyncioRoot(), ...debian.roots]);
+  ({ files, missing } = loadCorpus());
 }, 300_000);
 
 describe('real async Python', () => {
