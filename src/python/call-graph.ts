@@ -57,14 +57,23 @@ const TRANSPARENT_DECORATORS = new Set(['staticmethod', 'classmethod', 'override
 // ---------------------------------------------------------------------------------------------
 // Which definitions are summarised.
 
+/** A function a summary covers: its qualified name, and the class (node id) it is a method of. */
+export interface SummarisedDefinition {
+  name: string;
+  classId: number | null;
+}
+
 /**
  * The sync functions a summary covers, by node id with their qualified names: undecorated (or
  * `staticmethod`/`classmethod`) `def`s (generators are dropped later, when their `yield` is seen) at module level and in the body of a
  * module-level class, whose name is bound once in that scope (a redefinition, a conditional def, a
  * `name = wrap(name)` make it ambiguous: left out).
  */
-export function summarisedDefinitions(root: SyntaxNode, bindingCount: (scope: SyntaxNode, name: string) => number): Map<number, string> {
-  const out = new Map<number, string>();
+export function summarisedDefinitions(
+  root: SyntaxNode,
+  bindingCount: (scope: SyntaxNode, name: string) => number,
+): Map<number, SummarisedDefinition> {
+  const out = new Map<number, SummarisedDefinition>();
   const visit = (container: SyntaxNode, scope: SyntaxNode, prefix: string, classLevel: boolean) => {
     for (const child of container.namedChildren) {
       const decorated = child.type === 'decorated_definition';
@@ -80,7 +89,7 @@ export function summarisedDefinitions(root: SyntaxNode, bindingCount: (scope: Sy
       if (definition.type !== 'function_definition' || definition.child(0)?.type === 'async') continue;
       if (decorated && !child.namedChildren.every((c) => c.type !== 'decorator' || TRANSPARENT_DECORATORS.has(decoratorText(c)))) continue;
       if (bindingCount(scope, name) !== 1) continue;
-      out.set(definition.id, prefix ? `${prefix}.${name}` : name);
+      out.set(definition.id, { name: prefix ? `${prefix}.${name}` : name, classId: classLevel ? scope.id : null });
     }
   };
   visit(root, root, '', false);
@@ -241,20 +250,77 @@ export function importedModules(source: string): string[] {
 // ---------------------------------------------------------------------------------------------
 // The transitive closure.
 
+/**
+ * A file's summary as the index reads it: complete (another file's BlockingSummary) or filled in on
+ * demand (the analysed file's own, where `prepare` summarises just the functions a search reaches).
+ */
+export interface SummarySource {
+  path: string;
+  /** True when `name` is a summarised function of the file (it may not be summarised yet). */
+  has(name: string): boolean;
+  /** Its summary once known; undefined for a function that neither blocks nor calls anything. */
+  get(name: string): FunctionSummary | undefined;
+  /** Summarise these functions now, in one go. */
+  prepare?(names: readonly string[]): void;
+}
+
+function staticSource(summary: BlockingSummary): SummarySource {
+  return { path: summary.path, has: (name) => name in summary.functions, get: (name) => summary.functions[name] };
+}
+
+interface Step {
+  path: string;
+  name: string;
+  previous: Step | null;
+  depth: number;
+}
+
 /** Answers "does this call block, and through which chain?" for one file of a pull request. */
 export class BlockingIndex {
-  private readonly files = new Map<string, BlockingSummary>();
+  private readonly files = new Map<string, SummarySource>();
+  private readonly own: SummarySource;
   private readonly paths: string[];
   private readonly memo = new Map<string, BlockingChain | null>();
   private readonly modules = new Map<string, string[]>();
 
-  constructor(
-    private readonly own: BlockingSummary,
-    related: readonly BlockingSummary[] = [],
-  ) {
-    for (const summary of related) if (summary.path !== own.path) this.files.set(summary.path, summary);
-    this.files.set(own.path, own);
+  constructor(own: BlockingSummary | SummarySource, related: readonly BlockingSummary[] = []) {
+    this.own = 'functions' in own ? staticSource(own) : own;
+    for (const summary of related) if (summary.path !== this.own.path) this.files.set(summary.path, staticSource(summary));
+    this.files.set(this.own.path, this.own);
     this.paths = [...this.files.keys()];
+  }
+
+  /**
+   * Summarises, level by level, every function a chain from `targets` may pass through: one pass
+   * per level for the whole batch instead of one per call site.
+   */
+  prepare(targets: readonly CallTarget[]): void {
+    const seen = new Set<string>();
+    let level: { path: string; name: string }[] = [];
+    for (const target of targets) {
+      const start = this.resolve(this.own.path, target);
+      if (start && !seen.has(`${start.path}\0${start.name}`)) {
+        seen.add(`${start.path}\0${start.name}`);
+        level.push(start);
+      }
+    }
+    for (let depth = 1; level.length && depth <= MAX_CHAIN_FUNCTIONS; depth++) {
+      this.load(level);
+      if (depth === MAX_CHAIN_FUNCTIONS) break;
+      const next: { path: string; name: string }[] = [];
+      for (const fn of level) {
+        const summary = this.files.get(fn.path)!.get(fn.name);
+        if (!summary || summary.blocks) continue;
+        for (const call of summary.calls) {
+          const callee = this.resolve(fn.path, call);
+          const id = callee && `${callee.path}\0${callee.name}`;
+          if (!callee || seen.has(id!)) continue;
+          seen.add(id!);
+          next.push(callee);
+        }
+      }
+      level = next;
+    }
   }
 
   /** The shortest chain (at most MAX_CHAIN_FUNCTIONS functions) from calling `target` in this file to a blocking call. */
@@ -267,21 +333,27 @@ export class BlockingIndex {
     return found;
   }
 
+  private load(functions: readonly { path: string; name: string }[]): void {
+    const byFile = new Map<string, string[]>();
+    for (const { path, name } of functions) {
+      const names = byFile.get(path);
+      if (names) names.push(name);
+      else byFile.set(path, [name]);
+    }
+    for (const [path, names] of byFile) this.files.get(path)!.prepare?.(names);
+  }
+
   private search(target: CallTarget): BlockingChain | null {
     const start = this.resolve(this.own.path, target);
     if (!start) return null;
-    interface Step {
-      path: string;
-      name: string;
-      previous: Step | null;
-      depth: number;
-    }
     const seen = new Set([`${start.path}\0${start.name}`]);
     let level: Step[] = [{ ...start, previous: null, depth: 1 }];
     while (level.length) {
+      this.load(level);
       const next: Step[] = [];
       for (const step of level) {
-        const summary = this.files.get(step.path)!.functions[step.name]!;
+        const summary = this.files.get(step.path)!.get(step.name);
+        if (!summary) continue;
         if (summary.blocks) {
           const hops: { path: string; name: string }[] = [];
           for (let s: Step | null = step; s; s = s.previous) hops.unshift({ path: s.path, name: s.name });
@@ -305,7 +377,7 @@ export class BlockingIndex {
   /** The summarised function a call in file `from` runs, or null. */
   private resolve(from: string, target: CallTarget): { path: string; name: string } | null {
     if (target.kind === 'local') {
-      return this.files.get(from)?.functions[target.name] ? { path: from, name: target.name } : null;
+      return this.files.get(from)?.has(target.name) ? { path: from, name: target.name } : null;
     }
     if (this.files.size < 2) return null;
     const dots = /^\.*/.exec(target.dotted)![0].length;
@@ -316,9 +388,9 @@ export class BlockingIndex {
       const files = this.moduleFilesCached(module, from);
       if (files.length !== 1) continue;
       const name = parts.slice(k).join('.');
-      const functions = this.files.get(files[0]!)!.functions;
-      if (functions[name]) return { path: files[0]!, name };
-      if (functions[`${name}.__init__`]) return { path: files[0]!, name: `${name}.__init__` };
+      const source = this.files.get(files[0]!)!;
+      if (source.has(name)) return { path: files[0]!, name };
+      if (source.has(`${name}.__init__`)) return { path: files[0]!, name: `${name}.__init__` };
     }
     return null;
   }

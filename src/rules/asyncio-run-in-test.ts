@@ -54,6 +54,42 @@ function testKind(ctx: RuleContext): TestKind | null {
   return className.startsWith('Test') && !UNITTEST_HOOKS.has(name) ? 'pytest' : null;
 }
 
+/** Names of Python-version flags: `PY_38`, `PY37`, `PY3`, `IS_PY310`, `PYTHON_VERSION`. */
+const VERSION_FLAG = /^(IS_)?PY(THON)?_?(\d|VERSION)/i;
+
+/**
+ * The call runs only under a Python-version guard (`if not PY_38:`, `if sys.version_info < (3, 8):`),
+ * in either branch: a compatibility fallback for Pythons without `IsolatedAsyncioTestCase`
+ * (aiohttp's `AioHTTPTestCase`), where running the loop by hand is the only way.
+ */
+function underVersionGuard(node: SyntaxNode, fn: SyntaxNode): boolean {
+  for (let current = node.parent; current && current.id !== fn.id; current = current.parent) {
+    if (current.type !== 'if_statement' && current.type !== 'elif_clause') continue;
+    const condition = current.childForFieldName('condition');
+    if (!condition) continue;
+    if (/\bsys\s*\.\s*version_info\b/.test(condition.text)) return true;
+    const names = [condition, ...condition.descendantsOfType(['identifier', 'attribute'])];
+    if (names.some((n) => (n.type === 'identifier' ? VERSION_FLAG.test(n.text) : VERSION_FLAG.test(n.childForFieldName('attribute')?.text ?? '')))) return true;
+  }
+  return false;
+}
+
+/**
+ * `setUp` / `tearDown` of a class that defines `asyncSetUp` / `asyncTearDown`: the class follows
+ * `IsolatedAsyncioTestCase`'s protocol (a harness like aiohttp's `AioHTTPTestCase`), and the sync
+ * hook is its bridge for the Pythons or bases that do not run the async hooks.
+ */
+function bridgesAsyncHooks(fn: SyntaxNode, owner: SyntaxNode): boolean {
+  const name = fn.childForFieldName('name')?.text ?? '';
+  if (name !== 'setUp' && name !== 'tearDown') return false;
+  const body = owner.childForFieldName('body');
+  return (body?.namedChildren ?? []).some((member) => {
+    const definition = member.type === 'decorated_definition' ? member.childForFieldName('definition') : member;
+    const memberName = definition?.type === 'function_definition' ? definition.childForFieldName('name')?.text : null;
+    return memberName === 'asyncSetUp' || memberName === 'asyncTearDown';
+  });
+}
+
 export const asyncioRunInTest: Rule = {
   meta: {
     id: 'AG207',
@@ -68,7 +104,7 @@ export const asyncioRunInTest: Rule = {
       unittest: '`{callee}()` inside `{test}` runs the coroutine on a private event loop: derive the class from `unittest.IsolatedAsyncioTestCase` and make the method `async def` (`asyncSetUp` for set-up), then `await` it',
     },
     docs: {
-      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` written directly in a test: a `test*` function of a test module, or a `test*` method (or `setUp`/`tearDown`) of a `Test*` class or `unittest.TestCase` subclass. A file is a test module when its path matches the default test paths (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`) or it imports pytest or unittest. Not flagged: helpers that are not tests, pytest fixtures (`@pytest.fixture`, which prepare rather than test), lambdas and nested functions inside a test (a server thread running its own loop is a legitimate set-up), and `async def` tests (AG205 reports `asyncio.run` there).',
+      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` written directly in a test: a `test*` function of a test module, or a `test*` method (or `setUp`/`tearDown`) of a `Test*` class or `unittest.TestCase` subclass. A file is a test module when its path matches the default test paths (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`) or it imports pytest or unittest. Not flagged: helpers that are not tests, pytest fixtures (`@pytest.fixture`, which prepare rather than test), lambdas and nested functions inside a test (a server thread running its own loop is a legitimate set-up), `async def` tests (AG205 reports `asyncio.run` there), calls under a Python-version guard (an `if` whose test mentions `sys.version_info` or a flag like `PY_38`, `PY3`, `PYTHON_VERSION`: a fallback for Pythons without `IsolatedAsyncioTestCase`), and `setUp`/`tearDown` of a class that defines `asyncSetUp`/`asyncTearDown` (a harness following `IsolatedAsyncioTestCase`\'s protocol, whose sync hooks only bridge to the async ones).',
       why: 'A test that starts its own loop tests the code under conditions it never meets in production: a fresh loop per call, nothing shared with fixtures (an async client fixture created on the runner\'s loop fails with "attached to a different loop" when used from it), and no help from the plugin\'s loop management, timeouts and debug mode. With the test itself `async def`, pytest-asyncio or anyio runs it on a managed loop, fixtures and test share that loop, and the test reads like the production code it checks.',
       example: [
         'import asyncio',
@@ -112,6 +148,10 @@ export const asyncioRunInTest: Rule = {
         if (!testFile) return;
         const kind = testKind(ctx);
         if (!kind) return;
+        const chain = ctx.scopeChain();
+        const fn = chain[chain.length - 1]!.node;
+        if (underVersionGuard(node, fn)) return;
+        if (kind === 'unittest' && bridgesAsyncHooks(fn, chain[chain.length - 2]!.node)) return;
         ctx.report({ node, messageId: kind, data: { callee: calleeText(node), test: ctx.scope().qualifiedName } });
       },
     };

@@ -1,5 +1,6 @@
+import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { calleeText, methodCall, PATH, typeOf } from './util.js';
+import { calleeText, keywordArgument, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
 
 /**
  * `os` / `os.path` functions that ask the filesystem (a `stat`, a directory read, a metadata write).
@@ -85,6 +86,63 @@ const PATH_METHODS = new Set([
   'link_to',
 ]);
 
+/**
+ * Calls that bind a UNIX socket to a filesystem path, by method name, with the argument that is the
+ * path: its keyword and, when it may be passed positionally, its position.
+ */
+const SOCKET_BINDERS: Record<string, { keyword: string; position: number | null }> = {
+  bind: { keyword: '', position: 0 },
+  create_unix_server: { keyword: 'path', position: 1 },
+  start_unix_server: { keyword: 'path', position: 1 },
+  create_datagram_endpoint: { keyword: 'local_addr', position: null },
+};
+
+const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
+
+/** An expression's text, whitespace collapsed, `str(x)` / `os.fspath(x)` / `(x)` unwrapped. */
+function pathKey(expression: SyntaxNode): string {
+  let node = unparenthesize(expression);
+  while (node.type === 'call' && /^(str|os\.fspath|fspath)$/.test(calleeText(node))) {
+    const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+    if (args.length !== 1 || args[0]!.type === 'keyword_argument') break;
+    node = unparenthesize(args[0]!);
+  }
+  return node.text.replace(/\s+/g, '');
+}
+
+/**
+ * The path expressions a function binds a UNIX socket to: the address of a `.bind(...)`, the
+ * `path=` of `create_unix_server`/`start_unix_server`, the `local_addr=` of
+ * `create_datagram_endpoint` in its body (nested scopes left out), and, when the function is
+ * itself one of those (an event loop's own implementation), its parameter of that name.
+ */
+function socketPaths(definition: SyntaxNode): Set<string> {
+  const out = new Set<string>();
+  const name = definition.childForFieldName('name')?.text;
+  const own = name ? SOCKET_BINDERS[name] : undefined;
+  const parameters = definition.childForFieldName('parameters')?.namedChildren ?? [];
+  const parameterName = (p: SyntaxNode) => (p.type === 'identifier' ? p.text : (p.childForFieldName('name') ?? p.namedChildren.find((c) => c.type === 'identifier'))?.text);
+  if (own?.keyword && parameters.some((p) => parameterName(p) === own.keyword)) out.add(own.keyword);
+  const body = definition.childForFieldName('body');
+  if (!body) return out;
+  const visit = (node: SyntaxNode) => {
+    if (node.type === 'call') {
+      const method = methodCall(node);
+      const callee = method?.method ?? node.childForFieldName('function')?.text;
+      const binder = callee ? SOCKET_BINDERS[callee] : undefined;
+      if (binder && (method || callee !== 'bind')) {
+        const argument =
+          (binder.keyword ? keywordArgument(node, binder.keyword) : null) ??
+          (binder.position !== null ? (positionalArguments(node)[binder.position] ?? null) : null);
+        if (argument) out.add(pathKey(argument));
+      }
+    }
+    for (const child of node.namedChildren) if (!NESTED.has(child.type)) visit(child);
+  };
+  visit(body);
+  return out;
+}
+
 export const blockingFsMetadata: Rule = {
   meta: {
     id: 'AG104',
@@ -99,7 +157,7 @@ export const blockingFsMetadata: Rule = {
       pathMethod: '`Path.{method}()` is a synchronous filesystem call: the event loop waits for the disk',
     },
     docs: {
-      what: 'Flags filesystem metadata calls made synchronously in async code: `os.path.exists/lexists/isfile/isdir/islink/ismount/getsize/getmtime/getatime/getctime/samefile/realpath`, `os.stat/lstat/listdir/scandir/walk/remove/unlink/rename/replace/makedirs/mkdir/rmdir/removedirs/chmod/chown/access/readlink/symlink/link/utime/truncate`, and the `pathlib.Path` methods that touch the disk (`exists`, `is_file`, `is_dir`, `stat`, `iterdir`, `glob`, `rglob`, `resolve`, `touch`, `mkdir`, `unlink`, `rename`, `replace`, `chmod`, `owner`...) when the receiver is visibly a `Path` (`Path(p).exists()`, a name bound to `Path(...)` or annotated `Path`). Pure path math is never flagged (`os.path.join/basename/dirname/splitext/abspath/normpath/relpath/expanduser`, `Path.with_suffix/joinpath/absolute/expanduser`, `/`), nor a name of unknown type. Reading and writing file contents (`Path.read_text` & co.) is blocking-file-io (AG103), not this rule.',
+      what: 'Flags filesystem metadata calls made synchronously in async code: `os.path.exists/lexists/isfile/isdir/islink/ismount/getsize/getmtime/getatime/getctime/samefile/realpath`, `os.stat/lstat/listdir/scandir/walk/remove/unlink/rename/replace/makedirs/mkdir/rmdir/removedirs/chmod/chown/access/readlink/symlink/link/utime/truncate`, and the `pathlib.Path` methods that touch the disk (`exists`, `is_file`, `is_dir`, `stat`, `iterdir`, `glob`, `rglob`, `resolve`, `touch`, `mkdir`, `unlink`, `rename`, `replace`, `chmod`, `owner`...) when the receiver is visibly a `Path` (`Path(p).exists()`, a name bound to `Path(...)` or annotated `Path`). Pure path math is never flagged (`os.path.join/basename/dirname/splitext/abspath/normpath/relpath/expanduser`, `Path.with_suffix/joinpath/absolute/expanduser`, `/`), nor a name of unknown type. Reading and writing file contents (`Path.read_text` & co.) is blocking-file-io (AG103), not this rule. Not flagged either: one-time set-up of a UNIX socket file, a call whose path (the same expression, `str()`/`os.fspath()` aside) the same function also binds a socket to (`sock.bind(path)`, `create_unix_server(path=...)`, `start_unix_server(path=...)`, `create_datagram_endpoint(local_addr=...)`, or the `path`/`local_addr` parameter of an event loop implementing `create_unix_server`/`create_datagram_endpoint` itself): removing a stale socket or fixing its permissions sits next to a `bind` that is just as synchronous.',
       why: 'Each of these is a system call that waits for the filesystem. On a local SSD with a warm cache that is microseconds, which is why this is advice; on NFS, a FUSE or container overlay filesystem, a cold cache or a busy disk it is milliseconds to seconds, and a directory walk or glob multiplies it by the number of entries. Meanwhile the event loop runs nothing else: every request of the service waits behind one `exists()`.',
       example: [
         'import os',
@@ -126,17 +184,31 @@ export const blockingFsMetadata: Rule = {
     cites: [{ guide: 'S0', section: "Step 5 — Don't block the event loop" }],
   },
   create(ctx) {
+    const cache = new Map<number, Set<string>>();
+    /** True when `path` is also where this function binds a UNIX socket: one-time socket-file set-up. */
+    const isSocketPath = (path: SyntaxNode | undefined): boolean => {
+      if (!path) return false;
+      const scope = ctx.scope();
+      if (scope.kind !== 'def' && scope.kind !== 'async-def') return false;
+      let paths = cache.get(scope.node.id);
+      if (!paths) cache.set(scope.node.id, (paths = socketPaths(scope.node)));
+      return paths.size > 0 && paths.has(pathKey(path));
+    };
     return {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         const resolved = ctx.resolveCallee(node);
         if (resolved !== null && OS_CALLS.has(resolved)) {
+          if (isSocketPath(positionalArguments(node)[0])) return;
           ctx.report({ node, messageId: 'osCall', data: { callee: calleeText(node) } });
           return;
         }
         const method = methodCall(node);
         if (!method || !PATH_METHODS.has(method.method)) return;
         if (typeOf(ctx, method.receiver) !== PATH) return;
+        const receiver = unparenthesize(method.receiver);
+        const pathArgument = receiver.type === 'call' ? positionalArguments(receiver)[0] : undefined;
+        if (isSocketPath(receiver) || isSocketPath(pathArgument)) return;
         ctx.report({ node, messageId: 'pathMethod', data: { method: method.method } });
       },
     };

@@ -99,6 +99,62 @@ function isPendingFuture(ctx: RuleContext, receiver: SyntaxNode): boolean {
   return body !== null && identifierCounts(body).get(node.text) === 2;
 }
 
+const FUTURE_WRAPPERS = new Set(['asyncio.wrap_future', 'asyncio.shield', 'asyncio.wait_for']);
+
+/** The names an expression mentions, nested scopes left out. */
+function namesIn(node: SyntaxNode, out = new Set<string>()): Set<string> {
+  if (node.type === 'identifier') out.add(node.text);
+  else if (node.type !== 'lambda' && node.type !== 'function_definition') for (const child of node.namedChildren) namesIn(child, out);
+  return out;
+}
+
+/**
+ * `t.join()` after the function awaited a future it handed to that thread: `t` is a local bound once
+ * to `threading.Thread(target=..., args=(..., fut))` (the future among its `args`/`kwargs` or
+ * positional arguments), and an `await fut` (or `await asyncio.wrap_future(fut)`, `shield`,
+ * `wait_for`) comes before the join in this function. The thread completes that future as it
+ * finishes (asyncio's `shutdown_default_executor`), so the join returns at once.
+ */
+function joinsAfterAwaitedFuture(ctx: RuleContext, receiver: SyntaxNode, join: SyntaxNode): boolean {
+  const node = unparenthesize(receiver);
+  if (node.type !== 'identifier') return false;
+  const found = ctx.lookup(node.text);
+  const scope = ctx.scope().node;
+  if (!found || found.scope.node.id !== scope.id || found.bindings.length !== 1) return false;
+  const [binding] = found.bindings;
+  const thread = binding?.kind === 'assign' ? binding.value : null;
+  if (thread?.type !== 'call') return false;
+  const resolved = ctx.resolveCallee(thread);
+  if (resolved !== 'threading.Thread' && resolved !== 'threading.Timer') return false;
+  const handed = new Set<string>();
+  for (const arg of thread.childForFieldName('arguments')?.namedChildren ?? []) {
+    if (arg.type === 'keyword_argument') {
+      const name = arg.childForFieldName('name')?.text;
+      const value = arg.childForFieldName('value');
+      if (value && (name === 'args' || name === 'kwargs')) namesIn(value, handed);
+    } else if (resolved === 'threading.Timer' || positionalArguments(thread).indexOf(arg) >= 3) {
+      namesIn(arg, handed);
+    }
+  }
+  if (handed.size === 0) return false;
+  const body = scope.childForFieldName('body');
+  let awaited = false;
+  const visit = (current: SyntaxNode) => {
+    if (awaited || current.startIndex >= join.startIndex) return;
+    if (current.type === 'await') {
+      let value = current.namedChild(0) ? unparenthesize(current.namedChild(0)!) : null;
+      if (value?.type === 'call' && FUTURE_WRAPPERS.has(ctx.resolveCallee(value) ?? '')) value = positionalArguments(value)[0] ?? null;
+      if (value?.type === 'identifier' && handed.has(value.text)) awaited = true;
+      return;
+    }
+    for (const child of current.namedChildren) {
+      if (child.type !== 'function_definition' && child.type !== 'lambda' && child.type !== 'class_definition') visit(child);
+    }
+  };
+  if (body) visit(body);
+  return awaited;
+}
+
 export const blockingThreadPrimitive: Rule = {
   meta: {
     id: 'AG108',
@@ -121,7 +177,7 @@ export const blockingThreadPrimitive: Rule = {
       result: '`.result()` on a `concurrent.futures.Future` blocks the event loop until the work is done',
     },
     docs: {
-      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer`, and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`.',
+      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for.',
       why: 'These calls park the calling thread until another thread acts. In async code the calling thread is the event loop: no task runs, no timer fires and no socket is served until the other thread releases the lock, sets the event, fills the queue or finishes the work. If that other party is itself a task on the same loop (a threading lock held across an `await`, a future that needs the loop to complete), it can never run: the service deadlocks.',
       example: [
         'import queue',
@@ -162,7 +218,14 @@ export const blockingThreadPrimitive: Rule = {
         switch (method.method) {
           case 'acquire': {
             const kind = LOCK_KIND[typeOf(ctx, method.receiver) ?? ''];
-            if (!kind || isZero(argument(node, 'blocking', 0)) || isZero(argument(node, 'timeout', 1))) return;
+            if (!kind || isZero(argument(node, 'blocking', 0))) return;
+            const timeout = argument(node, 'timeout', 1);
+            if (isZero(timeout)) return;
+            // A bounded acquire in a sync function (seen only when transitive-blocking summarises
+            // its helpers) is a thread-safety guard with a deadline, not a wait its async callers
+            // should answer for; written in async code itself, it is still reported.
+            const bounded = timeout !== null && timeout.type !== 'none' && !(timeout.type === 'unary_operator' && timeout.text.startsWith('-'));
+            if (bounded && ctx.scope().kind === 'def') return;
             ctx.report({ node, messageId: 'acquire', data: { ...data, kind } });
             return;
           }
@@ -188,6 +251,7 @@ export const blockingThreadPrimitive: Rule = {
           case 'join': {
             if (isZero(argument(node, 'timeout', 0))) return;
             const extra = extraOf(ctx, method.receiver);
+            if (extra === 'thread' && joinsAfterAwaitedFuture(ctx, method.receiver, node)) return;
             if (extra === 'thread') ctx.report({ node, messageId: 'threadJoin', data });
             else if (extra === 'bounded-queue' || extra === 'unbounded-queue') ctx.report({ node, messageId: 'queueJoin', data });
             return;

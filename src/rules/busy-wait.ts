@@ -109,6 +109,58 @@ function interval(sleep: SyntaxNode): string {
   return text.length <= 30 ? ` ${text}` : '';
 }
 
+/**
+ * The attributes (and module globals) that a signal handler of this file assigns: a function
+ * registered with `signal.signal(sig, handler)` or `loop.add_signal_handler(sig, handler, ...)`
+ * (`handler` a name, `self.handler`, or `functools.partial(handler, ...)`). uvicorn's `handle_exit`
+ * sets `force_exit` this way: a handler installed with `signal.signal` runs between two bytecodes
+ * of whatever the loop is doing, where an `asyncio.Event` cannot be set safely, so polling the
+ * flag is the sound design.
+ */
+function signalSetState(ctx: RuleContext): Set<string> {
+  const root = ctx.file.tree.rootNode;
+  const handlers = new Set<string>();
+  const handlerName = (argument: SyntaxNode | undefined): string | null => {
+    if (!argument) return null;
+    const node = unparenthesize(argument);
+    if (node.type === 'identifier') return node.text;
+    if (node.type === 'attribute') return node.childForFieldName('attribute')?.text ?? null;
+    if (node.type === 'call' && /(^|\.)partial$/.test(node.childForFieldName('function')?.text ?? '')) {
+      return handlerName(node.childForFieldName('arguments')?.namedChildren[0]);
+    }
+    return null;
+  };
+  for (const call of root.descendantsOfType('call')) {
+    const isSignal = ctx.resolveCallee(call) === 'signal.signal' || methodCall(call)?.method === 'add_signal_handler';
+    if (!isSignal) continue;
+    const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment' && a.type !== 'keyword_argument');
+    const name = handlerName(args[1]);
+    if (name) handlers.add(name);
+  }
+  const assigned = new Set<string>();
+  if (handlers.size === 0) return assigned;
+  for (const fn of root.descendantsOfType('function_definition')) {
+    if (!handlers.has(fn.childForFieldName('name')?.text ?? '')) continue;
+    const globals = new Set(fn.descendantsOfType('global_statement').flatMap((g) => g.namedChildren.map((n) => n.text)));
+    for (const assignment of fn.descendantsOfType(['assignment', 'augmented_assignment'])) {
+      const left = assignment.childForFieldName('left');
+      if (left?.type === 'attribute') assigned.add(`.${left.childForFieldName('attribute')?.text ?? ''}`);
+      else if (left?.type === 'identifier' && globals.has(left.text)) assigned.add(left.text);
+    }
+  }
+  return assigned;
+}
+
+/** The condition reads an attribute or global that a signal handler of the file sets. */
+function readsSignalState(condition: SyntaxNode, state: ReadonlySet<string>): boolean {
+  if (state.size === 0) return false;
+  const nodes = [condition, ...condition.descendantsOfType(['attribute', 'identifier'])];
+  return nodes.some((node) => {
+    if (node.type === 'attribute') return state.has(`.${node.childForFieldName('attribute')?.text ?? ''}`);
+    return node.type === 'identifier' && node.parent?.type !== 'attribute' && state.has(node.text);
+  });
+}
+
 export const busyWait: Rule = {
   meta: {
     id: 'AG305',
@@ -123,7 +175,7 @@ export const busyWait: Rule = {
       pollUntil: 'This loop polls until `{condition}` with `asyncio.sleep({interval})`: it wakes up to re-check instead of waiting for the change',
     },
     docs: {
-      what: "Flags, in async code, a `while <condition>:` loop whose body is only `await asyncio.sleep(...)` (comments and `pass` aside), and the same poll written as `while True:` with `if <condition>: break` and the sleep as its only statements (either order). Only conditions that read program state are flagged (names, attributes, subscripts, comparisons, `len()`: a flag some other task sets); calls count as program state only when they ask an asyncio object of the program (`event.is_set()`, `queue.empty()`, `lock.locked()` on objects the file shows to be asyncio ones, `task.done()` on a task or future the function created). Any other call (`while not operation.done():`, `while not client.is_ready():`) may be polling the outside world (a remote job, a file, a device), where sleeping between checks is the only way, and is not flagged. `while True:` around a sleep alone is the 'run forever' idiom of a `main()` and is not flagged; loops that do other work between checks (retries, progress reporting, a back-off) are not polls; trio and anyio sleeps are out of scope.",
+      what: "Flags, in async code, a `while <condition>:` loop whose body is only `await asyncio.sleep(...)` (comments and `pass` aside), and the same poll written as `while True:` with `if <condition>: break` and the sleep as its only statements (either order). Only conditions that read program state are flagged (names, attributes, subscripts, comparisons, `len()`: a flag some other task sets); calls count as program state only when they ask an asyncio object of the program (`event.is_set()`, `queue.empty()`, `lock.locked()` on objects the file shows to be asyncio ones, `task.done()` on a task or future the function created). Any other call (`while not operation.done():`, `while not client.is_ready():`) may be polling the outside world (a remote job, a file, a device), where sleeping between checks is the only way, and is not flagged. `while True:` around a sleep alone is the 'run forever' idiom of a `main()` and is not flagged; loops that do other work between checks (retries, progress reporting, a back-off) are not polls; trio and anyio sleeps are out of scope. Not flagged either: a condition that reads an attribute (or global) assigned in a signal handler of the same file, a function registered with `signal.signal(sig, handler)` or `loop.add_signal_handler(sig, handler)` (a name, `self.handler` or `functools.partial(handler, ...)`), like uvicorn's `force_exit`: a handler installed with `signal.signal` runs between two bytecodes of whatever the loop is doing and cannot set an `asyncio.Event` safely, so polling the flag is the sound design.",
       why: 'The task wakes up every interval to re-test a condition that some other code sets: it adds up to one interval of latency to every change (or burns the loop with `sleep(0)` and tiny intervals), costs a wake-up per interval per waiter even when nothing happens, and hides who is supposed to signal whom. An `asyncio.Event` or `Condition` wakes the waiter exactly when the state changes; a future, task or process can be awaited directly.',
       example: [
         'import asyncio',
@@ -152,6 +204,7 @@ export const busyWait: Rule = {
     cites: [{ guide: 'S2', section: 'Quick Reference' }],
   },
   create(ctx) {
+    let signalState: Set<string> | null = null;
     return {
       while_statement(node) {
         if (!ctx.inAsyncCode()) return;
@@ -175,6 +228,8 @@ export const busyWait: Rule = {
         if (!sleep || !polled) return;
         const tested = isTrue(condition) ? body.map(breakIf).find((c) => c !== null) : condition;
         if (!tested || !readsState(ctx, tested)) return;
+        signalState ??= signalSetState(ctx);
+        if (readsSignalState(tested, signalState)) return;
         ctx.report({ node, messageId, data: { condition: polled.length <= 60 ? polled : `${polled.slice(0, 57)}...`, interval: interval(sleep).trim() } });
       },
     };

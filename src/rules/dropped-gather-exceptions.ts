@@ -57,7 +57,7 @@ export const droppedGatherExceptions: Rule = {
       filtered: 'The exceptions `gather(..., return_exceptions=True)` returned are filtered out and never logged or re-raised: failures vanish silently',
     },
     docs: {
-      what: "Flags `await asyncio.gather(..., return_exceptions=True)` whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item.",
+      what: "Flags `await asyncio.gather(..., return_exceptions=True)` whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item. Nor is gathering existing tasks held in a name when the function that holds them later iterates the same name and asks each task for its outcome (`for t in tasks: if t.exception() ...` or `t.result()`; a mere `t.cancelled()` reads no failure), since the exceptions are read from the tasks themselves.",
       why: '`return_exceptions=True` turns every exception into a value in the result list; nothing is raised and nothing is logged. Unless the code looks at those values, a failed request, a refused connection or a bug in one coroutine disappears without a trace, and code that uses the results as data fails later, far from the cause, on an exception object where it expected a response.',
       example: [
         'import asyncio',
@@ -101,7 +101,7 @@ export const droppedGatherExceptions: Rule = {
         if (parent.type === 'expression_statement') {
           // Cancel, then wait for the cancellations to land: the results are CancelledErrors by
           // design, and dropping them is the point (`for t in tasks: t.cancel()` first).
-          if (waitsForCancelledTasks(ctx, node)) return;
+          if (waitsForCancelledTasks(ctx, node) || checksTasksAfter(ctx, node)) return;
           ctx.report({ node, messageId: 'discarded' });
           return;
         }
@@ -110,6 +110,7 @@ export const droppedGatherExceptions: Rule = {
           const scope = ctx.scope();
           if (left?.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return;
           const uses = occurrences(scope.node, left.text).filter((use) => use.id !== left.id);
+          if (checksTasksAfter(ctx, node)) return;
           if (uses.length === 0) {
             ctx.report({ node, messageId: 'unused', data: { name: left.text } });
             return;
@@ -249,5 +250,57 @@ function waitsForCancelledTasks(ctx: RuleContext, gather: SyntaxNode): boolean {
     const loop = new RegExp(`for\\s+(\\w+)\\s+in\\s+${escaped}\\b[\\s\\S]*?\\b\\1\\.cancel\\(`);
     const comprehension = new RegExp(`\\b(\\w+)\\.cancel\\(\\)\\s+for\\s+\\1\\s+in\\s+${escaped}\\b`);
     return loop.test(before) || comprehension.test(before) || new RegExp(`\\b${escaped}\\[[^\\]]*\\]\\.cancel\\(`).test(before);
+  });
+}
+
+const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
+/** What a task or future answers about its own failure (`cancelled()` alone does not read it). */
+const OUTCOME = new Set(['exception', 'result']);
+
+/**
+ * `await gather(*tasks, return_exceptions=True)` where the function that holds `tasks` later walks
+ * the same tasks and asks each for its outcome (`for t in tasks: if t.exception() ...`): the
+ * exceptions are read from the tasks themselves, not from gather's result list.
+ */
+function checksTasksAfter(ctx: RuleContext, gather: SyntaxNode): boolean {
+  const args = gather.childForFieldName('arguments')?.namedChildren ?? [];
+  const splats = args.filter((arg) => arg.type === 'list_splat');
+  if (splats.length === 0 || splats.some((arg) => arg.namedChild(0)?.type !== 'identifier')) return false;
+  return splats.every((arg) => {
+    const name = arg.namedChild(0)!.text;
+    const found = ctx.lookup(name);
+    if (!found || (found.scope.kind !== 'def' && found.scope.kind !== 'async-def')) return false;
+    const body = found.scope.node.childForFieldName('body');
+    return body !== null && loopsAfter(body, name, gather.endIndex).some(({ loop, target }) => asksOutcome(loop, target));
+  });
+}
+
+/** `for t in <name>` loops and comprehension clauses of `root` that start after `after` (not in nested scopes). */
+function loopsAfter(root: SyntaxNode, name: string, after: number): { loop: SyntaxNode; target: string }[] {
+  const found: { loop: SyntaxNode; target: string }[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node.type === 'for_statement' || node.type === 'for_in_clause') {
+      const right = node.childForFieldName('right');
+      const left = node.childForFieldName('left');
+      if (node.startIndex >= after && right?.type === 'identifier' && right.text === name && left?.type === 'identifier') {
+        // The comprehension around a clause holds the uses; a for statement holds them itself.
+        found.push({ loop: node.type === 'for_in_clause' ? node.parent ?? node : node, target: left.text });
+      }
+    }
+    if (SCOPES.has(node.type)) continue;
+    for (const child of node.namedChildren) stack.push(child);
+  }
+  return found;
+}
+
+/** `<target>.exception()` / `.result()` under `loop`. */
+function asksOutcome(loop: SyntaxNode, target: string): boolean {
+  return occurrences(loop, target).some((use) => {
+    const attribute = use.parent;
+    if (attribute?.type !== 'attribute' || attribute.childForFieldName('object')?.id !== use.id) return false;
+    const method = attribute.childForFieldName('attribute')?.text ?? '';
+    return OUTCOME.has(method) && attribute.parent?.type === 'call' && attribute.parent.childForFieldName('function')?.id === attribute.id;
   });
 }

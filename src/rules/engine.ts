@@ -1,4 +1,4 @@
-import { BlockingIndex, callTarget, summarisedDefinitions, targetKey, type BlockingSummary, type CallTarget, type FunctionSummary } from '../python/call-graph.js';
+import { BlockingIndex, callTarget, summarisedDefinitions, targetKey, type BlockingSummary, type CallTarget, type FunctionSummary, type SummarisedDefinition, type SummarySource } from '../python/call-graph.js';
 import { buildImportTable, canonicalName, type ImportTable } from '../python/imports.js';
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { TouchedScopes } from '../python/scopes.js';
@@ -24,6 +24,7 @@ export interface RunOptions {
   /**
    * Treat the body of a sync `def` as async code (`ctx.inAsyncCode()` is true there too): how the
    * blocking summary learns what a sync function would be reported for if it ran on the loop.
+   * In this mode a class the touched scopes rule out (`mayContain`) is skipped like a function.
    */
   assumeAsync?: boolean;
   /** The file's import table when the caller built it already. */
@@ -70,35 +71,18 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     : () => top().kind === 'async-def';
 
   // ---- the blocking summary (transitive-blocking) ----
-  // When the rule that reads it runs, the blocking-family rules also look at the file's summarised
-  // sync functions during this same traversal, as if they were async code; their reports there go
-  // to the summary, not to the findings. The reader asks at the end (`ctx.defer`), when the
-  // summary is complete; a sync function the touched scopes skipped makes it incomplete, and then
-  // a separate pass over the sync functions (summarizeBlocking) builds it, only if asked.
-  const related = options.related ?? [];
-  const givenOwn = related.find((summary) => summary.path === file.path);
-  const severityOf = (rule: Rule) => options.severityOf?.(rule) ?? rule.meta.severity;
-  const collecting =
-    !options.assumeAsync &&
-    !givenOwn &&
-    rules.some((rule) => rule.meta.id === SUMMARY_READER && severityOf(rule) !== 'off') &&
-    file.source.includes('async');
-  const summary = collecting ? new SummaryBuilder(summarisedDefinitions(root, bindingCounter(imports))) : null;
-  let summaryComplete = summary !== null;
-  let traversed = false;
+  // Built on first use, and then only for the sync functions a chain may pass through: the
+  // reader names its call targets (BlockingIndex.prepare), each level of the search is one pass
+  // over just those functions' bodies.
   let builtIndex: BlockingIndex | undefined;
   const blockingIndex = (): BlockingIndex => {
     if (!builtIndex) {
-      const own =
-        givenOwn ??
-        (summary && summaryComplete && traversed
-          ? summary.result(file.path)
-          : summarizeBlocking(file, rules, { ...pick(options), imports }));
+      const related = options.related ?? [];
+      const own = related.find((summary) => summary.path === file.path) ?? lazySummary(file, rules, { ...pick(options), imports });
       builtIndex = new BlockingIndex(own, related);
     }
     return builtIndex;
   };
-  const inSummarisedFunction = () => summary !== null && summary.covers(top());
 
   function lookup(name: string): NameLookup | null {
     const innermost = chain.length - 1;
@@ -138,7 +122,7 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
   // ---- rules, their contexts and the dispatch tables ----
   const enterHandlers = new Map<string, { rule: number; fn: Handler }[]>();
   const exitHandlers = new Map<string, { rule: number; fn: Handler }[]>();
-  const active: { rule: Rule; severity: Exclude<Severity, 'off'>; enabled: boolean; summarises: boolean }[] = [];
+  const active: { rule: Rule; severity: Exclude<Severity, 'off'>; enabled: boolean }[] = [];
   const deferred: { rule: number; callback: () => void; chain: Scope[] }[] = [];
 
   const fail = (index: number, error: unknown) => {
@@ -147,20 +131,18 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     options.onRuleError?.(entry.rule, error);
   };
 
-  const withCollector = summary ? [...rules, edgeCollector(summary)] : rules;
-  for (const rule of withCollector) {
-    const severity = severityOf(rule);
+  for (const rule of rules) {
+    const severity = options.severityOf?.(rule) ?? rule.meta.severity;
     if (severity === 'off') continue;
     const index = active.length;
-    const summarises = summary !== null && isSummaryRule(rule);
-    active.push({ rule, severity, enabled: true, summarises });
+    active.push({ rule, severity, enabled: true });
     const context: RuleContext = {
       file,
       imports,
       settings: options.settings ?? DEFAULT_RULE_SETTINGS,
       scope: top,
       scopeChain: () => chain,
-      inAsyncCode: summarises ? () => inAsyncCode() || inSummarisedFunction() : inAsyncCode,
+      inAsyncCode,
       resolveCallee: (call) => resolveName(call.childForFieldName('function')),
       resolveName,
       lookup,
@@ -189,12 +171,8 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
   }
 
   function record(index: number, report: Report): void {
-    const { rule, severity, summarises } = active[index]!;
+    const { rule, severity } = active[index]!;
     const { node } = report;
-    if (summarises && inSummarisedFunction()) {
-      if (severity !== 'info') summary!.block(top(), node, rule.meta.id);
-      return;
-    }
     if (!scopes.includes(node)) return;
     const key = `${rule.meta.id}:${node.startIndex}:${node.endIndex}:${report.messageId}`;
     if (seen.has(key)) return;
@@ -265,10 +243,11 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     let node: SyntaxNode | null = null;
     const materialize = () => (node ??= cursor.currentNode);
 
-    if (type === 'function_definition' || type === 'decorated_definition') {
-      const definition = type === 'function_definition' ? materialize() : materialize().childForFieldName('definition');
-      if (definition?.type === 'function_definition' && !scopes.mayContain(definition)) {
-        if (summary?.definitions.has(definition.id)) summaryComplete = false;
+    if (type === 'function_definition' || type === 'decorated_definition' || (type === 'class_definition' && options.assumeAsync)) {
+      const definition = type === 'decorated_definition' ? materialize().childForFieldName('definition') : materialize();
+      // Classes are skipped only by the blocking summary, which knows where its functions are.
+      const skippable = definition?.type === 'function_definition' || (definition?.type === 'class_definition' && options.assumeAsync);
+      if (definition && skippable && !scopes.mayContain(definition)) {
         frames.push({ type, node: null, scope: null, visited: false });
         return false;
       }
@@ -325,7 +304,6 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     }
     if (done) break;
   }
-  traversed = true;
 
   // Deferred reports, each with the scope chain it was deferred from.
   for (const { rule, callback, chain: saved } of deferred) {
@@ -341,14 +319,11 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
   return findings.sort((a, b) => a.line - b.line || a.column - b.column || compare(a.ruleId, b.ruleId));
 }
 
-/** The rule that reads the blocking summary: when it runs, the traversal collects the summary. */
-const SUMMARY_READER = 'AG110';
-
 /**
  * Rules a blocking summary does not run: transitive-blocking itself (it reads the summary) and the
  * configured blocking calls (a team's list speaks about the call sites it names, not their callers).
  */
-const NOT_SUMMARISED = new Set([SUMMARY_READER, 'AG111']);
+const NOT_SUMMARISED = new Set(['AG110', 'AG111']);
 
 /** A blocking-family rule whose reports, in a sync function, say that the function blocks. */
 function isSummaryRule(rule: Rule): boolean {
@@ -373,8 +348,8 @@ class SummaryBuilder {
   private readonly calls = new Map<string, Set<string>>();
   private readonly generators = new Set<string>();
 
-  constructor(readonly definitions: ReadonlyMap<number, string>) {
-    for (const name of definitions.values()) this.functions.set(name, { calls: [] });
+  constructor(readonly definitions: ReadonlyMap<number, SummarisedDefinition>) {
+    for (const { name } of definitions.values()) this.functions.set(name, { calls: [] });
   }
 
   /** True when `scope` is the body of a summarised function (not a nested def or lambda in it). */
@@ -445,14 +420,18 @@ function edgeCollector(summary: SummaryBuilder): Rule {
 export function summarizeBlocking(
   file: ParsedFile,
   rules: readonly Rule[],
-  options: Pick<RunOptions, 'severityOf' | 'onRuleError' | 'settings' | 'imports'> = {},
+  options: SummaryOptions = {},
+  definitions?: ReadonlyMap<number, SummarisedDefinition>,
 ): BlockingSummary {
   const imports = options.imports ?? buildImportTable(file.tree.rootNode);
-  const summary = new SummaryBuilder(summarisedDefinitions(file.tree.rootNode, bindingCounter(imports)));
+  const summary = new SummaryBuilder(definitions ?? summarisedDefinitions(file.tree.rootNode, bindingCounter(imports)));
   if (summary.definitions.size === 0) return summary.result(file.path);
+  // Only the summarised functions' bodies are walked, and the classes that hold some of them.
+  const classes = new Set<number>();
+  for (const { classId } of summary.definitions.values()) if (classId !== null) classes.add(classId);
   const scopes: TouchedScopes = {
     includes: () => true,
-    mayContain: (definition) => summary.definitions.has(definition.id),
+    mayContain: (definition) => (definition.type === 'class_definition' ? classes.has(definition.id) : summary.definitions.has(definition.id)),
     describe: () => [],
   };
   const findings = runRules(file, [...rules.filter(isSummaryRule), edgeCollector(summary)], {
@@ -470,10 +449,43 @@ export function summarizeBlocking(
     );
     const definition = enclosingFunction(node);
     if (!definition || !summary.definitions.has(definition.id)) continue;
-    const scope: ScopeState = { kind: 'def', qualifiedName: summary.definitions.get(definition.id)!, node: definition };
+    const scope: ScopeState = { kind: 'def', qualifiedName: summary.definitions.get(definition.id)!.name, node: definition };
     summary.block(scope, node, finding.ruleId);
   }
   return summary.result(file.path);
+}
+
+type SummaryOptions = Pick<RunOptions, 'severityOf' | 'onRuleError' | 'settings' | 'imports'>;
+
+/**
+ * This file's summary, filled in on demand: `prepare(names)` summarises the named functions not
+ * seen yet in one pass over their bodies (every other function skipped).
+ */
+function lazySummary(file: ParsedFile, rules: readonly Rule[], options: SummaryOptions): SummarySource {
+  let byName: Map<string, [number, SummarisedDefinition]> | undefined;
+  const known = new Map<string, FunctionSummary | undefined>();
+  const candidates = () => {
+    if (!byName) {
+      const imports = options.imports ?? buildImportTable(file.tree.rootNode);
+      byName = new Map([...summarisedDefinitions(file.tree.rootNode, bindingCounter(imports))].map(([id, d]) => [d.name, [id, d]]));
+    }
+    return byName;
+  };
+  return {
+    path: file.path,
+    has: (name) => candidates().has(name),
+    get: (name) => known.get(name),
+    prepare(names) {
+      const wanted = new Map<number, SummarisedDefinition>();
+      for (const name of names) {
+        const entry = candidates().get(name);
+        if (entry && !known.has(name)) wanted.set(entry[0], entry[1]);
+      }
+      if (wanted.size === 0) return;
+      const { functions } = summarizeBlocking(file, rules, options, wanted);
+      for (const { name } of wanted.values()) known.set(name, functions[name]);
+    },
+  };
 }
 
 function enclosingFunction(node: SyntaxNode): SyntaxNode | null {

@@ -53,8 +53,82 @@ class Unsure extends Error {}
 /** Deeper nesting than this is not real code: the loop is left alone (and the stack is safe). */
 const MAX_DEPTH = 100;
 
+/**
+ * A dispatch test on a subject: `isinstance(x, T)`, `type(x) is T`, `x is C`, `x == C`, `x in (...)`,
+ * or an `or` of such tests. Returns the subjects' texts, or null for any other condition.
+ */
+function dispatchSubjects(condition: SyntaxNode): string[] | null {
+  const node = unparenthesize(condition);
+  if (node.type === 'boolean_operator' && node.childForFieldName('operator')?.type === 'or') {
+    const left = dispatchSubjects(node.childForFieldName('left')!);
+    const right = left && dispatchSubjects(node.childForFieldName('right')!);
+    return left && right ? [...left, ...right] : null;
+  }
+  if (node.type === 'call' && node.childForFieldName('function')?.text === 'isinstance') {
+    const args = node.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    return args.length === 2 && args[0]!.type !== 'keyword_argument' ? [subjectText(args[0]!)] : null;
+  }
+  if (node.type === 'comparison_operator' && node.namedChildCount === 2) {
+    const operator = node.children.filter((c) => !c.isNamed).map((c) => c.type).join(' ');
+    if (operator !== 'is' && operator !== '==' && operator !== 'in') return null;
+    return [subjectText(node.namedChild(0)!)];
+  }
+  return null;
+}
+
+/** `type(x)` -> `x`; whitespace collapsed. */
+function subjectText(node: SyntaxNode): string {
+  const value = unparenthesize(node);
+  if (value.type === 'call' && value.childForFieldName('function')?.text === 'type') {
+    const args = value.childForFieldName('arguments')?.namedChildren ?? [];
+    if (args.length === 1) return args[0]!.text.replace(/\s+/g, '');
+  }
+  return value.text.replace(/\s+/g, '');
+}
+
+/** True when `body` (not nested scopes) assigns `name = <call>` before `before`. */
+function assignedFromCallBefore(body: SyntaxNode, name: string, before: SyntaxNode): boolean {
+  const visit = (node: SyntaxNode): boolean => {
+    if (node.startIndex >= before.startIndex) return false;
+    if (node.type === 'assignment') {
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      if (left?.type === 'identifier' && left.text === name && right && unparenthesize(right).type === 'call') return true;
+    }
+    for (const child of node.namedChildren) if (!NESTED_SCOPES.has(child.type) && visit(child)) return true;
+    return false;
+  };
+  return visit(body);
+}
+
+/**
+ * An `if`/`elif` chain without `else` that dispatches on what this pass just took in: every test is
+ * a dispatch test (isinstance / is / == / in), at least two of them on the same local name, and that
+ * name was assigned from a call earlier in the loop's body (`event = conn.next_event()`). The chain
+ * lists the cases the author handles; each pass consumes a new value, so the implicit `else` is not
+ * a loop spinning on unchanged state.
+ */
+function isEventDispatch(node: SyntaxNode, loopBody: SyntaxNode | null): boolean {
+  if (!loopBody) return false;
+  const conditions = [node.childForFieldName('condition')];
+  for (const branch of node.namedChildren) if (branch.type === 'elif_clause') conditions.push(branch.childForFieldName('condition'));
+  if (conditions.length < 2) return false;
+  const counts = new Map<string, number>();
+  for (const condition of conditions) {
+    const subjects = condition ? dispatchSubjects(condition) : null;
+    if (!subjects) return false;
+    for (const subject of new Set(subjects)) counts.set(subject, (counts.get(subject) ?? 0) + 1);
+  }
+  for (const [subject, count] of counts) {
+    if (count >= 2 && /^[A-Za-z_]\w*$/.test(subject) && assignedFromCallBefore(loopBody, subject, node)) return true;
+  }
+  return false;
+}
+
 class Paths {
   private depth = 0;
+  /** The body of the loop being checked. */
+  loopBody: SyntaxNode | null = null;
 
   constructor(private readonly ctx: RuleContext) {}
 
@@ -130,7 +204,8 @@ class Paths {
         return merge(out, this.block(branch.childForFieldName('body')));
       }
     }
-    return merge(out, FALLS); // no else: the condition may be false
+    // No else: the conditions may all be false, unless the chain dispatches on a value just taken in.
+    return isEventDispatch(node, this.loopBody) ? out : merge(out, FALLS);
   }
 
   /** A loop inside the loop being checked: its `break`/`continue` are its own. */
@@ -200,7 +275,7 @@ export const loopWithoutCheckpoint: Rule = {
       never: 'This `while True:` loop never awaits and has no `break`, `return` or `raise`: it runs forever without yielding to the event loop',
     },
     docs: {
-      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`.",
+      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state.",
       why: "asyncio switches tasks only when the running task suspends at an `await`. An iteration that skips every `await` hands nothing back to the loop, and when the state that makes it skip does not change (an empty buffer, a paused flag, a closed connection) the loop spins on it: CPU at 100%, and every other task, timer and connection on the event loop frozen, including the very task that would change the state.",
       example: [
         'import asyncio',
@@ -236,6 +311,7 @@ export const loopWithoutCheckpoint: Rule = {
         const header = node.childForFieldName('condition') ?? node;
         let result: Unchecked;
         try {
+          paths.loopBody = body;
           result = paths.block(body);
         } catch (error) {
           if (error instanceof Unsure) return;

@@ -43,6 +43,13 @@ const READ_VERBS = new Set([
   'check',
 ]);
 
+/**
+ * The verbs of READ_VERBS that name I/O on their own. A call on the loop's item itself
+ * (`await item.get_payload(...)`) is the item working on itself, often a serialiser around a hook
+ * that returns at once; only these verbs say it reaches out (`await page.fetch()`).
+ */
+const IO_VERBS = new Set(['fetch', 'load', 'read', 'retrieve', 'download', 'query', 'lookup', 'search', 'scrape', 'crawl', 'ping', 'probe']);
+
 /** Receivers that serialise their operations: one DB connection, a cursor, a transaction, a queue. */
 const SERIAL_RECEIVER = /(^|[._])(conn|connection|cursor|cur|tx|txn|transaction|queue|q|lock|sem|semaphore|limiter|ws|websocket|socket|sock|stream|reader|writer|channel)$/i;
 const SERIAL_TYPES = new Set([ASYNCIO_QUEUE, ASYNCIO_LOCK, ASYNCIO_EVENT, ASYNCIO_CONDITION, ASYNCIO_SEMAPHORE]);
@@ -81,7 +88,7 @@ function unwrapAwaitable(ctx: RuleContext, expression: SyntaxNode): SyntaxNode {
 }
 
 /** What an awaited call is: a read that may run concurrently, something else, or pacing. */
-function kindOf(ctx: RuleContext, call: SyntaxNode): AwaitKind {
+function kindOf(ctx: RuleContext, call: SyntaxNode, loopNames: ReadonlySet<string>): AwaitKind {
   const resolved = ctx.resolveCallee(call);
   // asyncio itself: sleep paces, gather batches, to_thread/wait/queues are their own story.
   if (resolved?.startsWith('asyncio.')) return 'stop';
@@ -97,14 +104,18 @@ function kindOf(ctx: RuleContext, call: SyntaxNode): AwaitKind {
     // An ORM session's `get(User, id)`: one SQLAlchemy AsyncSession is not safe to share between tasks.
     const first = call.childForFieldName('arguments')?.namedChildren[0];
     if (first?.type === 'identifier' && /^[A-Z][a-z]/.test(first.text)) return 'stop';
-    return READ_VERBS.has(verbOf(method.method)) ? 'read' : 'other';
+    const verb = verbOf(method.method);
+    // A method of the loop's item (`item.get_translated_payload(t)`): a clear I/O verb or nothing.
+    const head = receiver.split('.')[0] ?? '';
+    if (loopNames.has(head)) return IO_VERBS.has(verb) ? 'read' : 'other';
+    return READ_VERBS.has(verb) ? 'read' : 'other';
   }
   if (callee?.type === 'identifier') return READ_VERBS.has(verbOf(callee.text)) ? 'read' : 'other';
   return 'other';
 }
 
 /** Awaits and async constructs of `root` (not in nested functions), and whether it stops early. */
-function scan(ctx: RuleContext, roots: SyntaxNode[]): Scan {
+function scan(ctx: RuleContext, roots: SyntaxNode[], loopNames: ReadonlySet<string>): Scan {
   const result: Scan = { awaits: [], stops: false };
   for (const root of roots) {
     const cursor = root.walk();
@@ -118,7 +129,7 @@ function scan(ctx: RuleContext, roots: SyntaxNode[]): Scan {
         const call = awaited ? unwrapAwaitable(ctx, awaited) : null;
         // Awaiting a task or a future: the work already runs concurrently.
         if (call?.type !== 'call') result.awaits.push({ node, call: null, kind: 'stop' });
-        else result.awaits.push({ node, call, kind: kindOf(ctx, call) });
+        else result.awaits.push({ node, call, kind: kindOf(ctx, call, loopNames) });
       }
       if (type === 'with_statement' && cursor.currentNode.child(0)?.type === 'async') {
         const clause = cursor.currentNode.namedChildren.find((c) => c.type === 'with_clause');
@@ -129,7 +140,7 @@ function scan(ctx: RuleContext, roots: SyntaxNode[]): Scan {
           const call = unparenthesize(value);
           // `async with lock:` orders the iterations; `async with session.get(url) as r:` reads.
           if (call.type !== 'call') result.awaits.push({ node: item, call: null, kind: 'stop' });
-          else result.awaits.push({ node: item, call, kind: kindOf(ctx, call) });
+          else result.awaits.push({ node: item, call, kind: kindOf(ctx, call, loopNames) });
         }
       }
       if (!SCOPES.has(type) && cursor.gotoFirstChild()) continue;
@@ -368,7 +379,7 @@ export const sequentialAwaitInLoop: Rule = {
       comprehension: 'The comprehension waits for `{call}` one item at a time, though no item needs another\'s result: the calls run one after another. Use {instead}',
     },
     docs: {
-      what: "Flags a `for` loop (or a list / set / dict comprehension) in async code that awaits a read (a call named `get...`, `fetch...`, `load...`, `read...`, `lookup...`, `download...`, `search...`, `query...` and the like, `async with session.get(url)`) whose arguments depend on the loop variable, when every await of the body is such a read and the iterations are clearly independent. Deliberately not flagged: `async for`; a body that breaks, returns or yields (it decides on results or streams them); a cursor, counter or `seen` set that an iteration reads before its awaits and writes for the next one; pacing (`asyncio.sleep`, anything named sleep/wait/retry/poll/throttle) and any other asyncio call; writes and sends (`post`, `send`, `write`, `save`, unknown verbs) anywhere in the body, since their order may matter; a single connection, cursor, transaction, queue, lock or socket (`conn.fetchrow(...)`), or an ORM session (`session.get(User, id)`), which cannot serve two calls at once; awaiting tasks or futures that already run; a loop over one or two literal items; and `test*` functions, where checks run in order on purpose. Reported once per loop, at the first dependent await.",
+      what: "Flags a `for` loop (or a list / set / dict comprehension) in async code that awaits a read (a call named `get...`, `fetch...`, `load...`, `read...`, `lookup...`, `download...`, `search...`, `query...` and the like, `async with session.get(url)`) whose arguments depend on the loop variable, when every await of the body is such a read and the iterations are clearly independent. Deliberately not flagged: `async for`; a body that breaks, returns or yields (it decides on results or streams them); a cursor, counter or `seen` set that an iteration reads before its awaits and writes for the next one; pacing (`asyncio.sleep`, anything named sleep/wait/retry/poll/throttle) and any other asyncio call; writes and sends (`post`, `send`, `write`, `save`, unknown verbs) anywhere in the body, since their order may matter; a single connection, cursor, transaction, queue, lock or socket (`conn.fetchrow(...)`), or an ORM session (`session.get(User, id)`), which cannot serve two calls at once; awaiting tasks or futures that already run; a loop over one or two literal items; a method of the loop's item itself whose verb does not clearly name I/O (`[await choice.get_translated_payload(t) for choice in choices]`: the item serialises itself, often around a hook that returns at once; `await page.fetch()` is still flagged, and so is `await client.get_user(uid)` where the item is an argument); and `test*` functions, where checks run in order on purpose. Reported once per loop, at the first dependent await.",
       why: 'Each `await` suspends the loop until that call is done, so N independent requests take N round-trips end to end: a hundred 50 ms lookups take five seconds where `gather` would take about 50 ms. The event loop is not blocked (other tasks still run), but this request, job or page is needlessly slow, and the latency grows with the input.',
       example: [
         'async def load_users(db, user_ids):',
@@ -408,7 +419,7 @@ export const sequentialAwaitInLoop: Rule = {
 
     /** The first await that should run concurrently, or null when the loop is not clearly independent. */
     function independentRead(body: SyntaxNode[], loopNames: Set<string>, withState: boolean): { node: SyntaxNode; call: SyntaxNode } | null {
-      const found = scan(ctx, body);
+      const found = scan(ctx, body, loopNames);
       if (found.stops || found.awaits.length === 0 || found.awaits.some((a) => a.kind !== 'read')) return null;
       const names = tainted(loopNames, body);
       const dependent = found.awaits.filter((a) => a.call && mentions(a.call, names));

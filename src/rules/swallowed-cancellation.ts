@@ -66,7 +66,19 @@ function handsOn(ctx: RuleContext, body: SyntaxNode, name: string | null): boole
   return false;
 }
 
+/** `-> NoReturn` / `-> Never` (quoted or not, bare or through typing / typing_extensions). */
+const NO_RETURN_ANNOTATION = /^["']?((typing(_extensions)?|t)\.)?(NoReturn|Never)["']?$/;
+
+/** `raise NotImplementedError...` alone: an abstract stub a subclass overrides, not a helper that raises. */
+function isAbstractStub(body: SyntaxNode | null): boolean {
+  const statements = (body?.namedChildren ?? []).filter((s) => s.type !== 'comment' && !(s.type === 'expression_statement' && s.namedChild(0)?.type === 'string'));
+  return statements.length === 1 && statements[0]!.type === 'raise_statement' && /^raise\s+NotImplementedError\b/.test(statements[0]!.text);
+}
+
 class Outcomes {
+  /** Functions of this file that never return normally, by name; `true` when async (they raise once awaited). */
+  private raisers: Map<string, boolean> | null = null;
+
   constructor(private readonly ctx: RuleContext) {}
 
   block(block: SyntaxNode | null): number {
@@ -139,7 +151,9 @@ class Outcomes {
       }
       case 'expression_statement': {
         const call = statementCall(node);
-        if (call && this.neverReturns(call)) return RAISE;
+        if (call && this.neverReturns(call, false)) return RAISE;
+        const awaited = node.namedChildren.length === 1 && node.namedChild(0)?.type === 'await' ? node.namedChild(0)!.namedChild(0) : null;
+        if (awaited?.type === 'call' && this.neverReturns(awaited, true)) return RAISE;
         return NORMAL;
       }
       default:
@@ -147,11 +161,53 @@ class Outcomes {
     }
   }
 
-  private neverReturns(call: SyntaxNode): boolean {
+  private neverReturns(call: SyntaxNode, awaited: boolean): boolean {
     const resolved = this.ctx.resolveCallee(call);
-    if (resolved && NEVER_RETURN.has(resolved)) return true;
+    if (!awaited && resolved && NEVER_RETURN.has(resolved)) return true;
     // `six.reraise(*sys.exc_info())` and home-grown `_reraise(exc)` helpers.
-    return /(^|\.|_)reraise$/.test(dottedName(call.childForFieldName('function')) ?? '');
+    if (!awaited && /(^|\.|_)reraise$/.test(dottedName(call.childForFieldName('function')) ?? '')) return true;
+    // A helper of this file that raises on every path: `self._convert_socket_error(exc)` (`-> NoReturn`).
+    const callee = call.childForFieldName('function');
+    let name: string | null = null;
+    if (callee?.type === 'identifier') name = callee.text;
+    else if (callee?.type === 'attribute' && /^(self|cls)$/.test(callee.childForFieldName('object')?.text ?? '')) {
+      name = callee.childForFieldName('attribute')?.text ?? null;
+    }
+    if (name === null) return false;
+    const isAsync = this.neverReturning().get(name);
+    return isAsync !== undefined && isAsync === awaited;
+  }
+
+  /**
+   * The functions of this file annotated `-> NoReturn` / `-> Never`, or whose body raises on every
+   * path (abstract `raise NotImplementedError` stubs left out: subclasses override them); a name
+   * counts only when every function of the file with that name qualifies. Computed to a fixed point,
+   * so a helper that calls such a helper on every path counts too.
+   */
+  private neverReturning(): Map<string, boolean> {
+    if (this.raisers) return this.raisers;
+    this.raisers = new Map();
+    const byName = new Map<string, SyntaxNode[]>();
+    for (const fn of this.ctx.file.tree.rootNode.descendantsOfType('function_definition')) {
+      const name = fn.childForFieldName('name')?.text;
+      if (name) byName.set(name, [...(byName.get(name) ?? []), fn]);
+    }
+    const qualifies = (fn: SyntaxNode): boolean => {
+      const annotation = fn.childForFieldName('return_type')?.text.replace(/\s+/g, '') ?? '';
+      if (NO_RETURN_ANNOTATION.test(annotation)) return true;
+      const body = fn.childForFieldName('body');
+      if (isAbstractStub(body)) return false;
+      return this.block(body) === RAISE;
+    };
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [name, fns] of byName) {
+        if (this.raisers.has(name) || !fns.every(qualifies)) continue;
+        this.raisers.set(name, fns[0]!.child(0)?.type === 'async');
+        changed = true;
+      }
+    }
+    return this.raisers;
   }
 }
 
@@ -172,6 +228,73 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
   return names.some((name) => new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text));
 }
 
+/** An earlier `except` of the same `try` catching `asyncio.CancelledError`: this one never sees it. */
+function caughtEarlier(ctx: RuleContext, clause: SyntaxNode): boolean {
+  for (let sibling = clause.previousNamedSibling; sibling; sibling = sibling.previousNamedSibling) {
+    if (sibling.type !== 'except_clause') continue;
+    const caught = cancellationCaught(ctx, sibling);
+    if (caught && !caught.catchAll) return true;
+  }
+  return false;
+}
+
+/**
+ * A module that imports trio and not asyncio is trio code (anyio's trio backend): a catch-all there
+ * catches trio's Cancelled, which trio re-delivers at the next checkpoint; asyncio's CancelledError
+ * is not involved.
+ */
+function importsTrioNotAsyncio(ctx: RuleContext): boolean {
+  const modules: string[] = [];
+  for (const statement of ctx.file.tree.rootNode.descendantsOfType(['import_statement', 'import_from_statement'])) {
+    if (statement.type === 'import_from_statement') {
+      modules.push(statement.childForFieldName('module_name')?.text ?? '');
+    } else {
+      for (const name of statement.namedChildren) modules.push((name.type === 'aliased_import' ? name.childForFieldName('name') : name)?.text ?? '');
+    }
+  }
+  const has = (top: string) => modules.some((m) => m === top || m.startsWith(`${top}.`));
+  return has('trio') && !has('asyncio');
+}
+
+/**
+ * The `try` is the last thing its `async def` does: the last statement of the body (or of a `with`
+ * that is). A catch-all there is the boundary of a task (an ASGI server's `run_asgi`, an accept
+ * handler, one racer of `staggered_race`): whatever it catches, the coroutine ends right after, so
+ * nothing carries on as if it had not been cancelled.
+ */
+function endsTheCoroutine(clause: SyntaxNode): boolean {
+  let node: SyntaxNode | null = clause.parent;
+  while (node) {
+    const block = node.parent;
+    if (block?.type !== 'block') return false;
+    const last = [...block.namedChildren].reverse().find((c) => c.type !== 'comment');
+    if (last?.id !== node.id) return false;
+    const owner = block.parent;
+    if (owner?.type === 'function_definition') return owner.child(0)?.type === 'async';
+    if (owner?.type !== 'with_statement') return false;
+    node = owner;
+  }
+  return false;
+}
+
+/**
+ * The handler stores the exception where the caller gets it (`results.append(exc)`,
+ * `errors[i] = exc`) and then leaves the coroutine (`return` / `raise` on every path): the outcome
+ * is handed over, and no work goes on after it.
+ */
+function storesException(body: SyntaxNode, name: string | null): boolean {
+  if (name === null) return false;
+  const isName = (node: SyntaxNode | null | undefined) => node?.type === 'identifier' && node.text === name;
+  for (const assignment of body.descendantsOfType('assignment')) {
+    if (assignment.childForFieldName('left')?.type === 'subscript' && isName(assignment.childForFieldName('right'))) return true;
+  }
+  return body.descendantsOfType('call').some((call) => {
+    const method = call.childForFieldName('function')?.childForFieldName('attribute')?.text;
+    const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+    return (method === 'append' || method === 'put_nowait') && args.length === 1 && isName(args[0]);
+  });
+}
+
 export const swallowedCancellation: Rule = {
   meta: {
     id: 'AG301',
@@ -185,7 +308,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged; merely storing the exception and carrying on is still a swallow.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -218,15 +341,23 @@ export const swallowedCancellation: Rule = {
   },
   create(ctx) {
     const outcomes = new Outcomes(ctx);
+    let trioOnly: boolean | null = null;
     return {
       except_clause(node) {
         if (!ctx.inAsyncCode()) return;
         const caught = cancellationCaught(ctx, node);
         if (!caught) return;
+        if (caughtEarlier(ctx, node)) return;
+        if (caught.catchAll && (trioOnly ??= importsTrioNotAsyncio(ctx))) return;
         const body = node.namedChildren.find((c) => c.type === 'block') ?? null;
-        if (!(outcomes.block(body) & SWALLOWING)) return;
+        const outcome = outcomes.block(body);
+        if (!(outcome & SWALLOWING)) return;
         if (body && /\.\s*uncancel\s*\(/.test(body.text)) return;
         if (body && caught.catchAll && handsOn(ctx, body, caught.name)) return;
+        if (caught.catchAll && !(outcome & (BREAK | CONTINUE))) {
+          if (endsTheCoroutine(node)) return;
+          if (body && !(outcome & NORMAL) && storesException(body, caught.name)) return;
+        }
         if (awaitsTaskItCancelled(node)) return;
         ctx.report({ node, messageId: 'swallowed', data: { caught: caught.text } });
       },

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { unparenthesize } from './util.js';
+import { keywordArgument, positionalArguments, unparenthesize } from './util.js';
 
 /** asyncio's own ways to bound a wait: what a caller can apply just as well. */
 const TIMEOUT_PRIMITIVES = new Set([
@@ -61,6 +61,30 @@ function versionAtLeast(version: string | null, major: number, minor: number): b
   return a > major || (a === major && b >= minor);
 }
 
+const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
+
+/**
+ * What the primitive bounds: the awaitable handed to `wait_for(aw, ...)`, or what the body of
+ * `async with timeout(...):` awaits. Nothing for `as_completed` (it hands back results to consume,
+ * not one awaitable to bound).
+ */
+function boundedAwaitables(call: SyntaxNode, callee: string): SyntaxNode[] {
+  if (callee.endsWith('as_completed')) return [];
+  const first = callee.endsWith('wait_for') ? (positionalArguments(call)[0] ?? keywordArgument(call, 'fut')) : null;
+  let item = call.parent;
+  if (item?.type === 'as_pattern') item = item.parent;
+  const statement = item?.type === 'with_item' ? item.parent?.parent : null;
+  if (statement?.type !== 'with_statement') return first ? [first] : [];
+  const out: SyntaxNode[] = [];
+  const visit = (node: SyntaxNode) => {
+    if (node.type === 'await' && node.namedChild(0)) out.push(node.namedChild(0)!);
+    for (const child of node.namedChildren) if (!NESTED.has(child.type)) visit(child);
+  };
+  const body = statement.childForFieldName('body');
+  if (body) visit(body);
+  return out;
+}
+
 export const timeoutParameter: Rule = {
   meta: {
     id: 'AG304',
@@ -76,7 +100,7 @@ export const timeoutParameter: Rule = {
       timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
     },
     docs: {
-      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__`, a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise.",
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__`, a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters (a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for`).",
       why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
       example: [
         'import asyncio',
@@ -151,6 +175,11 @@ export const timeoutParameter: Rule = {
         if (owner?.kind === 'class') return;
         if (definition.parent?.type === 'decorated_definition') return;
         if (isStub(definition)) return;
+        // A timeout utility (a drop-in `wait_for`): it bounds an awaitable its caller hands it.
+        const bounded = boundedAwaitables(node, callee).map(unparenthesize);
+        const isParameter = (n: SyntaxNode) =>
+          n.type === 'identifier' && (ctx.lookup(n.text)?.scope.node.id === definition.id) && (ctx.lookup(n.text)?.bindings.some((b) => b.kind === 'param') ?? false);
+        if (bounded.length > 0 && bounded.every(isParameter)) return;
         const name = definition.childForFieldName('name')?.text ?? '?';
         if (owner?.kind === 'module' && (exported ??= exportedNames(ctx.file.tree.rootNode)).has(name)) return;
         const param = parameterNode(definition, PARAMETER);

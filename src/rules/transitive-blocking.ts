@@ -1,4 +1,4 @@
-import { callTarget, hopLabel } from '../python/call-graph.js';
+import { callTarget, hopLabel, type CallTarget } from '../python/call-graph.js';
 import type { Rule } from './types.js';
 import { calleeText } from './util.js';
 
@@ -59,14 +59,23 @@ export const transitiveBlocking: Rule = {
     ],
   },
   create(ctx) {
+    // Every call target of the file, so that the helpers they reach are summarised in one batch.
+    const targets: CallTarget[] = [];
+    let prepared = false;
     return {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         const target = callTarget(ctx, node);
         if (!target) return;
-        // The helper may be defined further down: answer once the whole file has been seen.
+        targets.push(target);
+        // Answered once the whole file has been seen (the helper may be defined further down).
         ctx.defer(() => {
-          const chain = ctx.blockingIndex().chain(target);
+          const index = ctx.blockingIndex();
+          if (!prepared) {
+            prepared = true;
+            index.prepare(targets);
+          }
+          const chain = index.chain(target);
           if (!chain) return;
           const own = ctx.file.path;
           const callee = calleeText(node);

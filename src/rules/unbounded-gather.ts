@@ -3,7 +3,7 @@ import type { Rule, RuleContext } from './types.js';
 import { dottedName, methodCall, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'generator_expression']);
-const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future']);
+const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future', 'asyncio.Task']);
 const LITERALS = new Set(['list', 'tuple', 'set', 'dictionary', 'string', 'list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 /** Text that says concurrency is bounded somewhere: a semaphore, a limiter, a throttle. */
 const BOUNDED_TEXT = /semaphore|\bsem\b|_sem\b|\bsem_|limiter|throttl|rate_?limit|capacitylimiter|max_concurren/i;
@@ -16,6 +16,8 @@ interface FanOut {
   iterable: SyntaxNode;
   /** The call made per item (`fetch(url)`), or the function mapped (`map(fetch, urls)`). */
   coroutine: SyntaxNode;
+  /** The loop's target (`conn` of `for conn in ...`), when there is one. */
+  target: SyntaxNode | null;
 }
 
 /** `asyncio.create_task(f(x))` -> `f(x)`. */
@@ -36,7 +38,7 @@ function fromComprehension(ctx: RuleContext, node: SyntaxNode): FanOut | null {
   const iterable = clauses[0]!.childForFieldName('right');
   if (!body || !iterable) return null;
   const coroutine = unwrapSpawn(ctx, body);
-  return coroutine.type === 'call' ? { iterable, coroutine } : null;
+  return coroutine.type === 'call' ? { iterable, coroutine, target: clauses[0]!.childForFieldName('left') } : null;
 }
 
 const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
@@ -77,7 +79,7 @@ function fanOut(ctx: RuleContext, splatted: SyntaxNode): FanOut | null {
     const callee = node.childForFieldName('function');
     const args = node.childForFieldName('arguments')?.namedChildren ?? [];
     if (callee?.type === 'identifier' && callee.text === 'map' && ctx.lookup('map') === null && args.length === 2) {
-      return { coroutine: args[0]!, iterable: args[1]! };
+      return { coroutine: args[0]!, iterable: args[1]!, target: null };
     }
     return null;
   }
@@ -96,7 +98,7 @@ function fanOut(ctx: RuleContext, splatted: SyntaxNode): FanOut | null {
   if (appends.length !== 1 || appends[0]!.loop.type !== 'for_statement' || appends[0]!.loop.child(0)?.type === 'async') return null;
   const iterable = appends[0]!.loop.childForFieldName('right');
   const coroutine = unwrapSpawn(ctx, appends[0]!.value);
-  return iterable && coroutine.type === 'call' ? { iterable, coroutine } : null;
+  return iterable && coroutine.type === 'call' ? { iterable, coroutine, target: appends[0]!.loop.childForFieldName('left') } : null;
 }
 
 /**
@@ -126,6 +128,51 @@ function unboundedInput(ctx: RuleContext, iterable: SyntaxNode): string | null {
     }
   }
   return name;
+}
+
+/** Builtins that only combine or copy what they are given (`chain(self._idle, self._busy)`). */
+const COMBINERS = new Set(['list', 'tuple', 'set', 'frozenset', 'sorted', 'reversed', 'chain', 'itertools.chain']);
+
+/**
+ * `self._connections`, `self._holders.values()`, or a local bound only to such attributes or to
+ * `chain(...)` / `list(...)` / `a + b` of them: what the object already holds, its number bounded by
+ * what exists.
+ */
+function ownedBySelf(ctx: RuleContext, iterable: SyntaxNode, depth = 0): boolean {
+  if (depth > 4) return false;
+  const node = unparenthesize(iterable);
+  if (node.type === 'attribute') {
+    const name = dottedName(node);
+    return name !== null && /^(self|cls)\./.test(name);
+  }
+  if (node.type === 'call') {
+    const method = methodCall(node);
+    const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+    if (method && VIEWS.has(method.method) && args.length === 0) return ownedBySelf(ctx, method.receiver, depth + 1);
+    const callee = node.childForFieldName('function');
+    const resolved = ctx.resolveCallee(node) ?? (callee?.type === 'identifier' && ctx.lookup(callee.text) === null ? callee.text : null);
+    if (!resolved || !COMBINERS.has(resolved.replace(/^builtins\./, ''))) return false;
+    return args.length > 0 && args.every((a) => a.type !== 'keyword_argument' && ownedBySelf(ctx, a.type === 'list_splat' ? a.namedChild(0) ?? a : a, depth + 1));
+  }
+  if (node.type === 'binary_operator' && node.child(1)?.type === '+') {
+    const left = node.childForFieldName('left');
+    const right = node.childForFieldName('right');
+    return left !== null && right !== null && ownedBySelf(ctx, left, depth + 1) && ownedBySelf(ctx, right, depth + 1);
+  }
+  if (node.type === 'identifier') {
+    const found = ctx.lookup(node.text);
+    if (!found || found.scope.node.id !== ctx.scope().node.id || found.bindings.length === 0) return false;
+    return found.bindings.every((b) => (b.kind === 'assign' || b.kind === 'annotation') && b.value !== undefined && ownedBySelf(ctx, b.value, depth + 1));
+  }
+  return false;
+}
+
+/** `conn.disconnect()` for `conn` the loop's item: the item acts on itself. */
+function callsOnItem(fan: FanOut): boolean {
+  if (fan.target?.type !== 'identifier' || fan.coroutine.type !== 'call') return false;
+  const method = methodCall(fan.coroutine);
+  const receiver = method ? dottedName(method.receiver) : null;
+  return receiver !== null && receiver !== undefined && receiver.split('.')[0] === fan.target.text;
 }
 
 /** A function of this file the coroutine calls, when it can tell: `fetch(x)`, `self.fetch(x)`. */
@@ -202,7 +249,7 @@ export const unboundedGather: Rule = {
       unbounded: '`asyncio.gather` starts `{callee}()` for every item of `{input}` at once, and nothing bounds how many run together',
     },
     docs: {
-      what: "Flags `asyncio.gather(*(f(x) for x in xs))`, `gather(*[f(x) for x in xs])`, `gather(*map(f, xs))` and `gather(*tasks)` where `tasks` is built by such a comprehension or by `tasks.append(f(x))` in a `for` loop, when `xs` is an input of unknown size (a parameter, an attribute, a local computed by a call) and nothing bounds the concurrency. Not flagged: a literal, a slice (`xs[:10]`), `range(...)`, a batch of an outer loop (or a name saying `batch` / `chunk` / `page`), a function that mentions a semaphore or limiter, and a callee of the same file that acquires a semaphore, lock or limiter (`async with sem:`) or mentions one. A callee defined elsewhere (`session.get`, an imported function) is flagged: the finding is advice (info), to be dismissed where the input is known to be small.",
+      what: "Flags `asyncio.gather(*(f(x) for x in xs))`, `gather(*[f(x) for x in xs])`, `gather(*map(f, xs))` and `gather(*tasks)` where `tasks` is built by such a comprehension or by `tasks.append(f(x))` in a `for` loop, when `xs` is an input of unknown size (a parameter, an attribute, a local computed by a call) and nothing bounds the concurrency. Not flagged: a literal, a slice (`xs[:10]`), `range(...)`, a batch of an outer loop (or a name saying `batch` / `chunk` / `page`), a function that mentions a semaphore or limiter, and a callee of the same file that acquires a semaphore, lock or limiter (`async with sem:`) or mentions one, and a method of each item over what the object already holds (`gather(*(conn.close() for conn in self._connections))`, also over `self.x.values()` or a local bound only to such attributes or `chain(...)` of them): closing, waiting on or messaging resources that exist opens nothing new, and their number is what exists. A call that takes the item as an argument (`self.execute_command(slot)` over caller-supplied `slots`) is still flagged. A callee defined elsewhere (`session.get`, an imported function) is flagged: the finding is advice (info), to be dismissed where the input is known to be small.",
       why: 'gather starts every coroutine at once. With ten items that is the point; with the ten thousand rows a query returned it opens ten thousand connections or requests together: the remote side rate-limits or refuses them, connection pools time out waiting (httpx raises `PoolTimeout`), file descriptors run out, and memory holds every response at the same time. A semaphore keeps the same code concurrent but bounded.',
       example: [
         'import asyncio',
@@ -243,6 +290,9 @@ export const unboundedGather: Rule = {
           if (!fan) continue;
           const input = unboundedInput(ctx, fan.iterable);
           if (!input) continue;
+          // Closing, waiting on or messaging what the object already holds (its connections, its
+          // configured servers): nothing new is opened, and the count is what exists.
+          if (callsOnItem(fan) && ownedBySelf(ctx, fan.iterable)) continue;
           const definitions = definitionsOf(ctx, fan.coroutine);
           if (definitions?.some(bounded) || inOwnExecutor(fan.coroutine)) continue;
           ctx.report({ node, messageId: 'unbounded', data: { callee: calleeLabel(fan.coroutine), input } });
