@@ -17,7 +17,7 @@ import { loadCorpus } from './corpus.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Findings sampled per rule; rules with fewer findings contribute all of theirs. */
-const PER_RULE = Number(process.env.SAMPLE_PER_RULE ?? 8);
+const PER_RULE = Number(process.env.SAMPLE_PER_RULE ?? 16);
 
 /** Keep in step with test/rules/ruff-differential.test.ts. */
 const RUFF_IMPLEMENTS = new Set([
