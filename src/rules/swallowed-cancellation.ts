@@ -267,14 +267,67 @@ function endsTheCoroutine(clause: SyntaxNode): boolean {
   while (node) {
     const block = node.parent;
     if (block?.type !== 'block') return false;
-    const last = [...block.namedChildren].reverse().find((c) => c.type !== 'comment');
-    if (last?.id !== node.id) return false;
+    // Only cleanup may follow (`await runner.cleanup()`, `await writer.wait_closed()`).
+    const after: SyntaxNode[] = [];
+    for (let sibling = node.nextNamedSibling; sibling; sibling = sibling.nextNamedSibling) if (sibling.type !== 'comment') after.push(sibling);
+    if (!after.every(isCleanupAwait)) return false;
     const owner = block.parent;
     if (owner?.type === 'function_definition') return owner.child(0)?.type === 'async';
     if (owner?.type !== 'with_statement') return false;
     node = owner;
   }
   return false;
+}
+
+const CLEANUP = /^await\s+[\w.]+\.(cleanup|close|aclose|wait_closed|shutdown|stop)\(\s*\)$/;
+
+/** `await <something>.cleanup()` and the like, as a statement of its own. */
+function isCleanupAwait(statement: SyntaxNode): boolean {
+  return statement.type === 'expression_statement' && CLEANUP.test(statement.text.replace(/\s+/g, ' ').trim());
+}
+
+const SUSPENDING = new Set(['await']);
+const OWN_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
+
+/**
+ * Whether the `try` body can suspend (an `await`, `async for`, `async with`, nested defs aside).
+ * Cancellation is delivered at a suspension point: a body that never suspends cannot receive the
+ * task's own cancellation (asgiref re-raising a stored exception in `try: raise exc`).
+ */
+function bodySuspends(clause: SyntaxNode): boolean {
+  const body = clause.parent?.childForFieldName('body');
+  if (!body) return true;
+  const cursor = body.walk();
+  for (;;) {
+    const type = cursor.nodeType;
+    if (SUSPENDING.has(type)) return true;
+    if ((type === 'for_statement' || type === 'with_statement') && cursor.currentNode.child(0)?.type === 'async') return true;
+    if (!OWN_SCOPES.has(type) && cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return false;
+    }
+  }
+}
+
+/**
+ * `except BaseException as e: if type(e) in RETRYABLE: ... else: raise`: a retry filter on the
+ * handler's own exception, whose other branch re-raises. Cancellation is not in the filter unless
+ * it names CancelledError / BaseException itself, so it always reaches the `raise`.
+ */
+function retryFilter(body: SyntaxNode | null, name: string | null): boolean {
+  if (!body || name === null) return false;
+  const statements = body.namedChildren.filter((c) => c.type !== 'comment');
+  const last = statements[statements.length - 1];
+  if (statements.length !== 1 || last?.type !== 'if_statement') return false;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const typeTest = new RegExp(`^(not\\s+)?(type\\(\\s*${escaped}\\s*\\)\\s+(in|is|==)\\s|isinstance\\(\\s*${escaped}\\s*,|${escaped}\\.__class__\\s+(in|is|==)\\s)`);
+  const tests = [last.childForFieldName('condition'), ...last.namedChildren.filter((c) => c.type === 'elif_clause').map((c) => c.childForFieldName('condition'))];
+  if (!tests.every((test) => test && typeTest.test(test.text) && !/CancelledError|BaseException/.test(test.text))) return false;
+  const otherwise = last.namedChildren.find((c) => c.type === 'else_clause')?.childForFieldName('body');
+  if (!otherwise) return false;
+  const final = otherwise.namedChildren.filter((c) => c.type !== 'comment').pop();
+  return final?.type === 'raise_statement';
 }
 
 /**
@@ -308,7 +361,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -348,12 +401,14 @@ export const swallowedCancellation: Rule = {
         const caught = cancellationCaught(ctx, node);
         if (!caught) return;
         if (caughtEarlier(ctx, node)) return;
+        if (!bodySuspends(node)) return;
         if (caught.catchAll && (trioOnly ??= importsTrioNotAsyncio(ctx))) return;
         const body = node.namedChildren.find((c) => c.type === 'block') ?? null;
         const outcome = outcomes.block(body);
         if (!(outcome & SWALLOWING)) return;
         if (body && /\.\s*uncancel\s*\(/.test(body.text)) return;
         if (body && caught.catchAll && handsOn(ctx, body, caught.name)) return;
+        if (caught.catchAll && retryFilter(body, caught.name)) return;
         if (caught.catchAll && !(outcome & (BREAK | CONTINUE))) {
           if (endsTheCoroutine(node)) return;
           if (body && !(outcome & NORMAL) && storesException(body, caught.name)) return;
