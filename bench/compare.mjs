@@ -75,9 +75,17 @@ const posted = ours.filter((f) => !isBlockingInTests(f, isTest));
 // Line numbers are left out of the key: a package update that only moves code keeps its judgment.
 const keyOf = (f) => `${f.ruleId} ${f.path} ${f.scope} ${f.snippet}`;
 const order = (f) => createHash('sha256').update(keyOf(f)).digest('hex');
+// Two findings of one rule in one function on the same code get `#2`, `#3`... (as fingerprints do).
+const seen = new Map();
+for (const f of posted) {
+  const base = keyOf(f);
+  const n = (seen.get(base) ?? 0) + 1;
+  seen.set(base, n);
+  f.key = n === 1 ? base : `${base} #${n}`;
+}
 const sample = [];
 for (const rule of RULES) {
-  const mine = posted.filter((f) => f.ruleId === rule.meta.id).sort((x, y) => order(x).localeCompare(order(y)));
+  const mine = posted.filter((f) => f.ruleId === rule.meta.id).sort((x, y) => order(x).localeCompare(order(y)) || x.line - y.line);
   sample.push(...mine.slice(0, PER_RULE));
 }
 const sourceOf = new Map(files.map((f) => [f.path, f.source.split('\n')]));
@@ -91,7 +99,7 @@ for (const f of sample) {
   const lines = sourceOf.get(f.path);
   const from = Math.max(0, f.line - 8);
   const to = Math.min(lines.length, f.endLine + 4);
-  md.push(`## ${f.ruleId} ${f.path}:${f.line}`, '', `key: \`${keyOf(f)}\``, '', `${f.message}`, '', '```python');
+  md.push(`## ${f.ruleId} ${f.path}:${f.line}`, '', `key: \`${f.key}\``, '', `${f.message}`, '', '```python');
   for (let i = from; i < to; i++) md.push(`${String(i + 1).padStart(5)}${i + 1 === f.line ? '>' : ' '} ${lines[i]}`);
   md.push('```', '');
 }

@@ -262,7 +262,7 @@ function importsTrioNotAsyncio(ctx: RuleContext): boolean {
  * handler, one racer of `staggered_race`): whatever it catches, the coroutine ends right after, so
  * nothing carries on as if it had not been cancelled.
  */
-function endsTheCoroutine(clause: SyntaxNode): boolean {
+function endsTheCoroutine(clause: SyntaxNode, loopExit = false): boolean {
   let node: SyntaxNode | null = clause.parent;
   while (node) {
     const block = node.parent;
@@ -273,7 +273,8 @@ function endsTheCoroutine(clause: SyntaxNode): boolean {
     if (!after.every(isCleanupAwait)) return false;
     const owner = block.parent;
     if (owner?.type === 'function_definition') return owner.child(0)?.type === 'async';
-    if (owner?.type !== 'with_statement') return false;
+    if (owner?.type === 'else_clause' || owner?.type === 'finally_clause') return false;
+    if (owner?.type !== 'with_statement' && !(loopExit && (owner?.type === 'while_statement' || owner?.type === 'for_statement'))) return false;
     node = owner;
   }
   return false;
@@ -331,6 +332,99 @@ function retryFilter(body: SyntaxNode | null, name: string | null): boolean {
 }
 
 /**
+ * `except CancelledError: if fut.done(): return fut.result() else: raise`: the awaited work had
+ * already completed when the cancellation arrived, and its result is returned rather than leaked
+ * (asyncpg's and CPython 3.8-3.11's `wait_for`). Every other path raises.
+ */
+function returnsCompletedResult(body: SyntaxNode | null): boolean {
+  const statements = body?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  const only = statements[0];
+  if (statements.length !== 1 || only?.type !== 'if_statement') return false;
+  const test = /^([\w.]+)\.done\(\)$/.exec(only.childForFieldName('condition')?.text.replace(/\s+/g, '') ?? '');
+  if (!test) return false;
+  const consequence = only.childForFieldName('consequence')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  const returned = consequence.length === 1 && consequence[0]!.type === 'return_statement' ? consequence[0]!.namedChild(0)?.text.replace(/\s+/g, '') : null;
+  if (returned !== `${test[1]}.result()`) return false;
+  const otherwise = only.namedChildren.find((c) => c.type === 'else_clause')?.childForFieldName('body');
+  const last = otherwise?.namedChildren.filter((c) => c.type !== 'comment').pop();
+  return last?.type === 'raise_statement' && !only.namedChildren.some((c) => c.type === 'elif_clause');
+}
+
+const SPAWNERS = new Set(['create_task', 'ensure_future']);
+const WAITERS = new Set(['shield', 'wait_for', 'gather', 'wait', 'as_completed']);
+
+/**
+ * Whether the coroutine function around the handler is, in this file, only ever started as a
+ * background task that nothing awaits: every call of it is the argument of `create_task` /
+ * `ensure_future`, and the task is dropped, or kept somewhere no `await`, `gather`, `wait`,
+ * `wait_for` or `shield` of this file ever reads. Cancelling such a task is how it is stopped,
+ * and nobody waits to see a CancelledError come out of it (discord.py's shard worker, a shutdown
+ * hook that sleeps until the loop cancels it). Null-safe: unsure means no.
+ */
+function onlyABackgroundTask(ctx: RuleContext, cache: Map<number, boolean>): boolean {
+  const chain = ctx.scopeChain();
+  const fn = [...chain].reverse().find((scope) => scope.kind === 'async-def' || scope.kind === 'def');
+  if (!fn || fn.kind !== 'async-def') return false;
+  const cached = cache.get(fn.node.id);
+  if (cached !== undefined) return cached;
+  const name = fn.node.childForFieldName('name')?.text;
+  const root = ctx.file.tree.rootNode;
+  let verdict = false;
+  if (name) {
+    const awaited = awaitedTexts(root);
+    // A method is called through an attribute (`self.worker()`), a function by its name.
+    const method = chain[chain.indexOf(fn) - 1]?.kind === 'class';
+    const calls = root.descendantsOfType('call').filter((call) => {
+      const callee = call.childForFieldName('function');
+      if (method) return callee?.type === 'attribute' && callee.childForFieldName('attribute')?.text === name;
+      return callee?.type === 'identifier' && callee.text === name;
+    });
+    verdict = calls.length > 0 && calls.every((call) => spawnedAndNeverAwaited(call, awaited));
+  }
+  cache.set(fn.node.id, verdict);
+  return verdict;
+}
+
+/** Texts of everything awaited or handed to a waiter (`await x`, `gather(*x)`, `shield(x)`...). */
+function awaitedTexts(root: SyntaxNode): Set<string> {
+  const texts = new Set<string>();
+  const norm = (node: SyntaxNode) => unparenthesize(node).text.replace(/^\*/, '').replace(/\s+/g, '');
+  for (const node of root.descendantsOfType('await')) if (node.namedChild(0)) texts.add(norm(node.namedChild(0)!));
+  for (const call of root.descendantsOfType('call')) {
+    const callee = call.childForFieldName('function');
+    const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+    if (!last || !WAITERS.has(last)) continue;
+    for (const arg of call.childForFieldName('arguments')?.namedChildren ?? []) {
+      const value = arg.type === 'list_splat' && arg.namedChild(0) ? arg.namedChild(0)! : arg;
+      texts.add(norm(value));
+      // `wait([task])`, `gather(*(a, b))`: the items too.
+      const literal = unparenthesize(value);
+      if (['list', 'tuple', 'set'].includes(literal.type)) for (const item of literal.namedChildren) texts.add(norm(item));
+    }
+  }
+  return texts;
+}
+
+function spawnedAndNeverAwaited(call: SyntaxNode, awaited: ReadonlySet<string>): boolean {
+  const args = call.parent;
+  const spawn = args?.type === 'argument_list' ? args.parent : null;
+  const spawner = spawn?.childForFieldName('function');
+  const spawnName = spawner?.type === 'attribute' ? spawner.childForFieldName('attribute')?.text : spawner?.text;
+  if (!spawn || !spawnName || !SPAWNERS.has(spawnName) || args?.namedChildren[0]?.id !== call.id) return false;
+  const holder = spawn.parent;
+  if (holder?.type === 'expression_statement') return true;
+  let kept: SyntaxNode | null | undefined = null;
+  if (holder?.type === 'assignment' && holder.childForFieldName('right')?.id === spawn.id) kept = holder.childForFieldName('left');
+  else if (holder?.type === 'argument_list') {
+    // `self._tasks.add(create_task(...))`: kept in a container.
+    const method = holder.parent?.childForFieldName('function');
+    if (method?.type === 'attribute' && ['add', 'append'].includes(method.childForFieldName('attribute')?.text ?? '')) kept = method.childForFieldName('object');
+  }
+  if (!kept || (kept.type !== 'identifier' && kept.type !== 'attribute')) return false;
+  return !awaited.has(kept.text.replace(/\s+/g, ''));
+}
+
+/**
  * The handler stores the exception where the caller gets it (`results.append(exc)`,
  * `errors[i] = exc`) and then leaves the coroutine (`return` / `raise` on every path): the outcome
  * is handed over, and no work goes on after it.
@@ -361,7 +455,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, and no `await`, `gather`, `wait`, `wait_for` or `shield` of the file reads the task): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -394,6 +488,7 @@ export const swallowedCancellation: Rule = {
   },
   create(ctx) {
     const outcomes = new Outcomes(ctx);
+    const background = new Map<number, boolean>();
     let trioOnly: boolean | null = null;
     return {
       except_clause(node) {
@@ -414,6 +509,10 @@ export const swallowedCancellation: Rule = {
           if (body && !(outcome & NORMAL) && storesException(body, caught.name)) return;
         }
         if (awaitsTaskItCancelled(node)) return;
+        if (!caught.catchAll && !(outcome & NORMAL) && returnsCompletedResult(body)) return;
+        // A task nobody waits on, ended by the handler (falling off the end, or `break`ing out of
+        // its final loop): its cancellation has nobody to reach.
+        if (!(outcome & CONTINUE) && endsTheCoroutine(node, !(outcome & NORMAL)) && onlyABackgroundTask(ctx, background)) return;
         ctx.report({ node, messageId: 'swallowed', data: { caught: caught.text } });
       },
     };
