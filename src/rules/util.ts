@@ -261,35 +261,10 @@ function typeOfInstanceAttribute(ctx: RuleContext, self: string, attribute: stri
   return agreed;
 }
 
-/** `Path`, `httpx.Client | None`, `Optional[httpx.Client]` -> the type; null otherwise. */
+/** `Path`, `httpx.Client | None`, `Optional[httpx.Client]`, `asyncio.Queue[int]` -> the type; null otherwise. */
 function annotationType(ctx: RuleContext, annotation: SyntaxNode): string | null {
-  let node = annotation;
-  for (let i = 0; i < MAX_INFERENCE_DEPTH; i++) {
-    node = unparenthesize(node);
-    if (node.type === 'type' && node.namedChildCount === 1) node = node.namedChild(0)!;
-    if (node.type === 'binary_operator' && node.childForFieldName('operator')?.type === '|') {
-      const sides = [node.childForFieldName('left'), node.childForFieldName('right')].filter(
-        (side): side is SyntaxNode => side !== null && side.text !== 'None',
-      );
-      if (sides.length !== 1) return null;
-      node = sides[0]!;
-      continue;
-    }
-    if (node.type === 'generic_type' || node.type === 'subscript') {
-      const head = node.type === 'subscript' ? node.childForFieldName('value') : node.namedChild(0);
-      const resolved = head ? ctx.resolveName(head) : null;
-      // `asyncio.Queue[int]`, `queue.Queue[str]`: the generic class itself.
-      if (resolved && CLASSES[resolved]) return CLASSES[resolved];
-      if (resolved !== 'typing.Optional') return null;
-      const inner = node.type === 'subscript' ? node.childForFieldName('subscript') : node.namedChild(1)?.namedChild(0);
-      if (!inner) return null;
-      node = inner;
-      continue;
-    }
-    const resolved = ctx.resolveName(node);
-    return resolved ? (ANNOTATIONS[resolved] ?? null) : null;
-  }
-  return null;
+  const name = annotationName(ctx, annotation);
+  return name ? (ANNOTATIONS[name] ?? null) : null;
 }
 
 // ---------------------------------------------------------------------------------------------
