@@ -3,7 +3,7 @@
 // fetched with `apt-get download` and unpacked with `dpkg -x` under bench/.corpus (git-ignored).
 // Used by the benchmark (npm run bench), the robustness and precision tests, and `npm run corpus`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,14 +57,26 @@ export function debianRoots(packages = DEBIAN_PACKAGES) {
     const target = join(ROOT, pkg);
     const site = join(target, 'root/usr/lib/python3/dist-packages');
     if (!existsSync(site)) {
+      // Fetched into a folder of this process's own, then renamed into place in one step: test
+      // files running in parallel may fetch the same package at the same time.
+      const scratch = `${target}.tmp-${process.pid}`;
       try {
-        mkdirSync(target, { recursive: true });
-        if (!readdirSync(target).some((f) => f.endsWith('.deb'))) download(pkg, target);
-        const deb = readdirSync(target).find((f) => f.endsWith('.deb'));
-        execFileSync('dpkg', ['-x', join(target, deb), join(target, 'root')], { stdio: 'ignore' });
+        rmSync(scratch, { recursive: true, force: true });
+        mkdirSync(scratch, { recursive: true });
+        download(pkg, scratch);
+        const deb = readdirSync(scratch).find((f) => f.endsWith('.deb'));
+        execFileSync('dpkg', ['-x', join(scratch, deb), join(scratch, 'root')], { stdio: 'ignore' });
+        if (!existsSync(site)) {
+          rmSync(target, { recursive: true, force: true });
+          renameSync(scratch, target);
+        }
       } catch {
-        missing.push(pkg);
-        continue;
+        if (!existsSync(site)) {
+          missing.push(pkg);
+          continue;
+        }
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
       }
     }
     if (existsSync(site)) roots.push({ name: pkg, dir: site, pythonVersion: requiresPython(site) });
