@@ -100,7 +100,7 @@ export interface CheckSummaryInput {
   overflow: readonly FingerprintedFinding[];
   notes: readonly FileNote[];
   /** Findings against the bot's review threads: without a thread, with one, and threads now fixed. */
-  conversation: { new: number; open: number; fixed: number; resolveRefused: number };
+  conversation: { new: number; open: number; fixed: number; resolveRefused: number; resolveFailed: number };
   /** Findings silenced by suppression comments. */
   suppressed: number;
   /** Blocking-family findings in test code (info, not commented). */
@@ -150,6 +150,9 @@ export function renderCheckOutput(input: CheckSummaryInput): CheckOutput {
   }
   const { conversation } = input;
   lines.push('', `Since the last review: **${conversation.new} new, ${conversation.open} still open, ${conversation.fixed} fixed**.`);
+  if (conversation.resolveFailed > 0) {
+    lines.push('', `${plural(conversation.resolveFailed, 'fixed thread')} could not be resolved: GitHub answered with an error; the next review tries again.`);
+  }
   if (conversation.resolveRefused > 0) {
     lines.push(
       '',

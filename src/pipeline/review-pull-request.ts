@@ -178,6 +178,7 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDep
         open: findings.filter((f) => threaded.has(f.fingerprint)).length,
         fixed: fixed.length,
         resolveRefused: resolution.refused,
+        resolveFailed: resolution.failed,
       },
       suppressed: analyses.reduce((n, a) => n + a.suppressed, 0),
       inTests: findings.filter(inTests).length,
@@ -219,12 +220,23 @@ function fixedThreads(threads: readonly ReviewThread[], findings: readonly Finge
   );
 }
 
-/** Resolves the fixed threads; once GitHub refuses (no permission), the rest are only counted. */
-async function resolveAll(gateway: ReviewGateway, threads: readonly ReviewThread[]): Promise<{ refused: number }> {
+/**
+ * Resolves the fixed threads. Once GitHub refuses (no permission) the rest are only counted; any
+ * other error leaves that thread open (the next push tries again) and does not fail the review.
+ */
+async function resolveAll(gateway: ReviewGateway, threads: readonly ReviewThread[]): Promise<{ refused: number; failed: number }> {
+  let failed = 0;
   for (const [index, thread] of threads.entries()) {
-    if ((await gateway.resolveThread(thread.id)) === 'forbidden') return { refused: threads.length - index };
+    let outcome: 'resolved' | 'forbidden';
+    try {
+      outcome = await gateway.resolveThread(thread.id);
+    } catch {
+      failed++;
+      continue;
+    }
+    if (outcome === 'forbidden') return { refused: threads.length - index, failed };
   }
-  return { refused: 0 };
+  return { refused: 0, failed };
 }
 
 async function diffsOf(

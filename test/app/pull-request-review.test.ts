@@ -259,6 +259,20 @@ describe('pull_request.synchronize', () => {
       '1 fixed thread could not be resolved: GitHub refused (the app needs the "contents: write" permission to resolve review threads).',
     );
   });
+
+  it('a fixed thread GitHub fails to resolve (502) stays open for the next push; the review completes as usual', async () => {
+    const first = await firstPush();
+    mockPush(h, SECOND_SHA, 5, githubPatch('second-push.patch'), SECOND_PUSH, postedThreads(first, 'PRRT_a'));
+    h.github.post('/graphql', { status: 502, body: { message: 'Bad Gateway' } });
+    mockUpdateCheckRun(h.github, SECOND_SHA, 1, 5);
+
+    await h.deliver('pull_request', synchronizePayload(HEAD_SHA, SECOND_SHA));
+
+    expect(h.github.calls()).toEqual(reviewCalls(SECOND_SHA, 5, true, 1));
+    const [update] = h.github.bodies('PATCH', checkRunPath(5)) as CheckRunUpdate[];
+    expect(update!.conclusion).toBe('failure');
+    expect(update!.output.summary).toContain('1 fixed thread could not be resolved: GitHub answered with an error; the next review tries again.');
+  });
 });
 
 describe('redelivered and concurrent pull_request.opened', () => {

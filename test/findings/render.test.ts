@@ -44,12 +44,13 @@ describe('renderCheckOutput', () => {
       newComments: 0,
       overflow,
       notes: [{ path: 'pkg/@evil`.py', text: 'has syntax errors (line 3) <script>' }],
-      conversation: { new: 1, open: 0, fixed: 2, resolveRefused: 2 },
+      conversation: { new: 1, open: 0, fixed: 3, resolveRefused: 2, resolveFailed: 1 },
       suppressed: 3,
       inTests: 0,
       excludedFiles: 1,
     });
-    expect(summary).toContain('Since the last review: **1 new, 0 still open, 2 fixed**.');
+    expect(summary).toContain('Since the last review: **1 new, 0 still open, 3 fixed**.');
+    expect(summary).toContain('1 fixed thread could not be resolved: GitHub answered with an error; the next review tries again.');
     expect(summary).toContain('2 fixed threads could not be resolved: GitHub refused');
     expect(summary).toContain('Suppressed by `# noqa` / `# asyncguard: ignore` comments: 3.');
     expect(summary).toContain("Left out by the configuration's `paths` / `exclude`: 1 changed Python file.");
