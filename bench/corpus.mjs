@@ -33,6 +33,16 @@ export const DEBIAN_PACKAGES = [
   'python3-discord',
   'python3-aioresponses',
   'python3-pytest-asyncio',
+  // Clients and applications rather than frameworks: chat, messaging, SSH, WebRTC, Bluetooth.
+  'python3-matrix-nio',
+  'python3-slixmpp',
+  'python3-aioxmpp',
+  'python3-aio-pika',
+  'python3-aiormq',
+  'python3-quart',
+  'python3-asyncssh',
+  'python3-bleak',
+  'python3-aiortc',
 ];
 
 let updated = false;
@@ -86,8 +96,9 @@ export function debianRoots(packages = DEBIAN_PACKAGES) {
 }
 
 /**
- * The oldest Python a package supports (`Requires-Python: >=3.6` in its metadata), as `3.6`: what
- * the project would write as `python_version` in its asyncguard configuration. Null if unknown.
+ * The oldest Python a package supports (`Requires-Python: >=3.6` in its metadata, else its oldest
+ * `Python :: 3.x` classifier), as `3.6`: what the project would write as `python_version` in its
+ * asyncguard configuration. Null if unknown.
  */
 function requiresPython(site) {
   for (const entry of readdirSync(site)) {
@@ -95,8 +106,12 @@ function requiresPython(site) {
     for (const name of ['METADATA', 'PKG-INFO']) {
       const path = join(site, entry, name);
       if (!existsSync(path)) continue;
-      const match = /^Requires-Python:\s*>=\s*(\d+)\.(\d+)/m.exec(readFileSync(path, 'utf8'));
+      const metadata = readFileSync(path, 'utf8');
+      const match = /^Requires-Python:\s*>=\s*(\d+)\.(\d+)/m.exec(metadata);
       if (match) return `${match[1]}.${match[2]}`;
+      // No Requires-Python: the oldest `Programming Language :: Python :: 3.x` classifier.
+      const classified = [...metadata.matchAll(/^Classifier: Programming Language :: Python :: 3\.(\d+)\s*$/gm)].map((m) => Number(m[1]));
+      if (classified.length) return `3.${Math.min(...classified)}`;
     }
   }
   return null;

@@ -1,17 +1,39 @@
-import type { Rule } from './types.js';
-import { calleeIn, calleeText, methodCall, PATH, typeOf } from './util.js';
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
+import { calleeIn, calleeText, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
 
 /** Functions that open a file with blocking reads and writes. */
 const OPENERS = new Set([
   'builtins.open',
   'io.open',
   'io.open_code',
-  'os.fdopen',
   'codecs.open',
   'gzip.open',
   'bz2.open',
   'lzma.open',
 ]);
+
+/**
+ * `os.fdopen(fd)` wraps a descriptor that is already open (a pipe, a socket, a tty, or a file some
+ * other call opened): it does no disk I/O itself. It is flagged only when the descriptor visibly
+ * comes from `os.open(...)` here (`os.fdopen(os.open(path, flags, 0o600), 'w')`, or a local name
+ * bound only to `os.open(...)`): that pair opens a file on disk.
+ */
+function fdopenOfOsOpen(ctx: RuleContext, call: SyntaxNode): boolean {
+  if (ctx.resolveCallee(call) !== 'os.fdopen') return false;
+  const first = positionalArguments(call)[0];
+  if (!first) return false;
+  const isOsOpen = (node: SyntaxNode | null | undefined) => {
+    const value = node ? unparenthesize(node) : null;
+    return value?.type === 'call' && ctx.resolveCallee(value) === 'os.open';
+  };
+  const argument = unparenthesize(first);
+  if (isOsOpen(argument)) return true;
+  if (argument.type !== 'identifier') return false;
+  const found = ctx.lookup(argument.text);
+  if (!found || found.scope.node.id !== ctx.scope().node.id || found.bindings.length === 0) return false;
+  return found.bindings.every((binding) => binding.kind === 'assign' && isOsOpen(binding.value));
+}
 
 /** `pathlib.Path` methods that do the file I/O themselves. */
 const PATH_IO = new Set(['open', 'read_text', 'read_bytes', 'write_text', 'write_bytes']);
@@ -30,7 +52,7 @@ export const blockingFileIo: Rule = {
       pathMethod: '`Path.{method}()` reads or writes the whole file synchronously, blocking the event loop',
     },
     docs: {
-      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone.',
+      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone. `os.fdopen(fd)` is flagged only when the descriptor visibly comes from `os.open(...)` (`os.fdopen(os.open(path, flags, 0o600), \'w\')`, or a local name bound only to `os.open(...)`): on a descriptor that is already open (a pipe, a socket, a tty, a caller\'s descriptor) it does no disk I/O, and pipes and sockets are then best handed to `loop.connect_read_pipe`/`connect_write_pipe`.',
       why: "Disk reads and writes are system calls that block the thread; on a network filesystem, a container's overlay filesystem or a busy disk they take milliseconds to seconds. While they run the event loop does nothing else: every other request waits behind one file read.",
       example: [
         'async def register(registry, token_file):',
@@ -59,6 +81,10 @@ export const blockingFileIo: Rule = {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         if (calleeIn(ctx, node, OPENERS)) {
+          ctx.report({ node, messageId: 'open', data: { callee: calleeText(node) } });
+          return;
+        }
+        if (fdopenOfOsOpen(ctx, node)) {
           ctx.report({ node, messageId: 'open', data: { callee: calleeText(node) } });
           return;
         }

@@ -157,7 +157,7 @@ export const blockingFsMetadata: Rule = {
       pathMethod: '`Path.{method}()` is a synchronous filesystem call: the event loop waits for the disk',
     },
     docs: {
-      what: 'Flags filesystem metadata calls made synchronously in async code: `os.path.exists/lexists/isfile/isdir/islink/ismount/getsize/getmtime/getatime/getctime/samefile/realpath`, `os.stat/lstat/listdir/scandir/walk/remove/unlink/rename/replace/makedirs/mkdir/rmdir/removedirs/chmod/chown/access/readlink/symlink/link/utime/truncate`, and the `pathlib.Path` methods that touch the disk (`exists`, `is_file`, `is_dir`, `stat`, `iterdir`, `glob`, `rglob`, `resolve`, `touch`, `mkdir`, `unlink`, `rename`, `replace`, `chmod`, `owner`...) when the receiver is visibly a `Path` (`Path(p).exists()`, a name bound to `Path(...)` or annotated `Path`). Pure path math is never flagged (`os.path.join/basename/dirname/splitext/abspath/normpath/relpath/expanduser`, `Path.with_suffix/joinpath/absolute/expanduser`, `/`), nor a name of unknown type. Reading and writing file contents (`Path.read_text` & co.) is blocking-file-io (AG103), not this rule. Not flagged either: one-time set-up of a UNIX socket file, a call whose path (the same expression, `str()`/`os.fspath()` aside) the same function also binds a socket to (`sock.bind(path)`, `create_unix_server(path=...)`, `start_unix_server(path=...)`, `create_datagram_endpoint(local_addr=...)`, or the `path`/`local_addr` parameter of an event loop implementing `create_unix_server`/`create_datagram_endpoint` itself): removing a stale socket or fixing its permissions sits next to a `bind` that is just as synchronous.',
+      what: 'Flags filesystem metadata calls made synchronously in async code: `os.path.exists/lexists/isfile/isdir/islink/ismount/getsize/getmtime/getatime/getctime/samefile/realpath`, `os.stat/lstat/listdir/scandir/walk/remove/unlink/rename/replace/makedirs/mkdir/rmdir/removedirs/chmod/chown/access/readlink/symlink/link/utime/truncate`, and the `pathlib.Path` methods that touch the disk (`exists`, `is_file`, `is_dir`, `stat`, `iterdir`, `glob`, `rglob`, `resolve`, `touch`, `mkdir`, `unlink`, `rename`, `replace`, `chmod`, `owner`...) when the receiver is visibly a `Path` (`Path(p).exists()`, a name bound to `Path(...)` or annotated `Path`). Pure path math is never flagged (`os.path.join/basename/dirname/splitext/abspath/normpath/relpath/expanduser`, `Path.with_suffix/joinpath/absolute/expanduser`, `/`), nor a name of unknown type. Reading and writing file contents (`Path.read_text` & co.) is blocking-file-io (AG103), not this rule. Not flagged either: one-time set-up of a UNIX socket file, a call whose path (the same expression, `str()`/`os.fspath()` aside) the same function also binds a socket to (`sock.bind(path)`, `create_unix_server(path=...)`, `start_unix_server(path=...)`, `create_datagram_endpoint(local_addr=...)`, or the `path`/`local_addr` parameter of an event loop implementing `create_unix_server`/`create_datagram_endpoint` itself): removing a stale socket or fixing its permissions sits next to a `bind` that is just as synchronous. The same holds for `self.<path>` when another method of the class serves a UNIX socket on it (the socket file\'s removal in `close()`).',
       why: 'Each of these is a system call that waits for the filesystem. On a local SSD with a warm cache that is microseconds, which is why this is advice; on NFS, a FUSE or container overlay filesystem, a cold cache or a busy disk it is milliseconds to seconds, and a directory walk or glob multiplies it by the number of entries. Meanwhile the event loop runs nothing else: every request of the service waits behind one `exists()`.',
       example: [
         'import os',
@@ -192,7 +192,24 @@ export const blockingFsMetadata: Rule = {
       if (scope.kind !== 'def' && scope.kind !== 'async-def') return false;
       let paths = cache.get(scope.node.id);
       if (!paths) cache.set(scope.node.id, (paths = socketPaths(scope.node)));
-      return paths.size > 0 && paths.has(pathKey(path));
+      const key = pathKey(path);
+      if (paths.has(key)) return true;
+      // `os.unlink(self._path)` in `close()` of a class whose other method serves a UNIX socket on
+      // `self._path`: the socket file's teardown, once, as synchronous as its set-up.
+      if (!key.startsWith('self.')) return false;
+      const chain = ctx.scopeChain();
+      const owner = chain[chain.indexOf(scope) - 1];
+      if (owner?.kind !== 'class') return false;
+      let classPaths = cache.get(owner.node.id);
+      if (!classPaths) {
+        classPaths = new Set<string>();
+        for (const member of owner.node.childForFieldName('body')?.namedChildren ?? []) {
+          const definition = member.type === 'decorated_definition' ? member.childForFieldName('definition') : member;
+          if (definition?.type === 'function_definition') for (const p of socketPaths(definition)) classPaths.add(p);
+        }
+        cache.set(owner.node.id, classPaths);
+      }
+      return classPaths.has(key);
     };
     return {
       call(node) {

@@ -161,6 +161,36 @@ function readsSignalState(condition: SyntaxNode, state: ReadonlySet<string>): bo
   });
 }
 
+
+/**
+ * The condition reads a public attribute of an optional object the caller may pass: a parameter
+ * of the enclosing function defaulting to `None` (`monitor=None`, polled as `monitor and
+ * monitor.pause`). The flag is the caller's public interface, set from wherever the caller likes
+ * (often another thread, where an `asyncio.Event` cannot be set safely), and the function does not
+ * own the object to give it an Event.
+ */
+function readsOptionalParameterFlag(loop: SyntaxNode, condition: SyntaxNode): boolean {
+  let fn: SyntaxNode | null = loop.parent;
+  while (fn && fn.type !== 'function_definition') {
+    if (fn.type === 'lambda' || fn.type === 'class_definition') return false;
+    fn = fn.parent;
+  }
+  const optional = new Set<string>();
+  for (const parameter of fn?.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (parameter.type !== 'default_parameter' && parameter.type !== 'typed_default_parameter') continue;
+    const name = parameter.childForFieldName('name');
+    const value = parameter.childForFieldName('value');
+    if (name?.type === 'identifier' && value && unparenthesize(value).type === 'none') optional.add(name.text);
+  }
+  if (optional.size === 0) return false;
+  return [condition, ...condition.descendantsOfType('attribute')].some((node) => {
+    if (node.type !== 'attribute') return false;
+    const object = node.childForFieldName('object');
+    const attribute = node.childForFieldName('attribute')?.text ?? '';
+    return object?.type === 'identifier' && optional.has(object.text) && !attribute.startsWith('_');
+  });
+}
+
 export const busyWait: Rule = {
   meta: {
     id: 'AG305',
@@ -175,7 +205,7 @@ export const busyWait: Rule = {
       pollUntil: 'This loop polls until `{condition}` with `asyncio.sleep({interval})`: it wakes up to re-check instead of waiting for the change',
     },
     docs: {
-      what: "Flags, in async code, a `while <condition>:` loop whose body is only `await asyncio.sleep(...)` (comments and `pass` aside), and the same poll written as `while True:` with `if <condition>: break` and the sleep as its only statements (either order). Only conditions that read program state are flagged (names, attributes, subscripts, comparisons, `len()`: a flag some other task sets); calls count as program state only when they ask an asyncio object of the program (`event.is_set()`, `queue.empty()`, `lock.locked()` on objects the file shows to be asyncio ones, `task.done()` on a task or future the function created). Any other call (`while not operation.done():`, `while not client.is_ready():`) may be polling the outside world (a remote job, a file, a device), where sleeping between checks is the only way, and is not flagged. `while True:` around a sleep alone is the 'run forever' idiom of a `main()` and is not flagged; loops that do other work between checks (retries, progress reporting, a back-off) are not polls; trio and anyio sleeps are out of scope. Not flagged either: a condition that reads an attribute (or global) assigned in a signal handler of the same file, a function registered with `signal.signal(sig, handler)` or `loop.add_signal_handler(sig, handler)` (a name, `self.handler` or `functools.partial(handler, ...)`), like uvicorn's `force_exit`: a handler installed with `signal.signal` runs between two bytecodes of whatever the loop is doing and cannot set an `asyncio.Event` safely, so polling the flag is the sound design.",
+      what: "Flags, in async code, a `while <condition>:` loop whose body is only `await asyncio.sleep(...)` (comments and `pass` aside), and the same poll written as `while True:` with `if <condition>: break` and the sleep as its only statements (either order). Only conditions that read program state are flagged (names, attributes, subscripts, comparisons, `len()`: a flag some other task sets); calls count as program state only when they ask an asyncio object of the program (`event.is_set()`, `queue.empty()`, `lock.locked()` on objects the file shows to be asyncio ones, `task.done()` on a task or future the function created). Any other call (`while not operation.done():`, `while not client.is_ready():`) may be polling the outside world (a remote job, a file, a device), where sleeping between checks is the only way, and is not flagged. `while True:` around a sleep alone is the 'run forever' idiom of a `main()` and is not flagged; loops that do other work between checks (retries, progress reporting, a back-off) are not polls; trio and anyio sleeps are out of scope. Not flagged either: a condition that reads an attribute (or global) assigned in a signal handler of the same file, a function registered with `signal.signal(sig, handler)` or `loop.add_signal_handler(sig, handler)` (a name, `self.handler` or `functools.partial(handler, ...)`), like uvicorn's `force_exit`: a handler installed with `signal.signal` runs between two bytecodes of whatever the loop is doing and cannot set an `asyncio.Event` safely, so polling the flag is the sound design. Nor a condition that reads a public attribute (no leading underscore) of an optional object the caller may pass, a parameter defaulting to `None` (nio's `while monitor and monitor.pause:` on a `monitor=None` transfer monitor): the flag is the caller's public interface, which the caller may toggle from another thread (where an `asyncio.Event` cannot be set safely), and the function does not own the object to give it an Event.",
       why: 'The task wakes up every interval to re-test a condition that some other code sets: it adds up to one interval of latency to every change (or burns the loop with `sleep(0)` and tiny intervals), costs a wake-up per interval per waiter even when nothing happens, and hides who is supposed to signal whom. An `asyncio.Event` or `Condition` wakes the waiter exactly when the state changes; a future, task or process can be awaited directly.',
       example: [
         'import asyncio',
@@ -230,6 +260,7 @@ export const busyWait: Rule = {
         if (!tested || !readsState(ctx, tested)) return;
         signalState ??= signalSetState(ctx);
         if (readsSignalState(tested, signalState)) return;
+        if (readsOptionalParameterFlag(node, tested)) return;
         ctx.report({ node, messageId, data: { condition: polled.length <= 60 ? polled : `${polled.slice(0, 57)}...`, interval: interval(sleep).trim() } });
       },
     };

@@ -1,6 +1,25 @@
 import type { SyntaxNode } from '../python/parser.js';
-import type { Rule } from './types.js';
-import { calleeText, identifierCounts, spawnsTask, statementCall } from './util.js';
+import type { Rule, RuleContext } from './types.js';
+import { calleeText, identifierCounts, methodCall, positionalArguments, spawnsTask, statementCall, unparenthesize } from './util.js';
+
+/**
+ * `asyncio.ensure_future(loop.run_in_executor(...))` (or of `asyncio.wrap_future(...)`): the argument
+ * is already a future for work running in a thread pool, not a coroutine, and `ensure_future`
+ * returns it as it is. No task is created: the work finishes in the pool whatever happens to the
+ * reference, and an exception nobody retrieved is still logged.
+ */
+function wrapsExecutorFuture(ctx: RuleContext, call: SyntaxNode): boolean {
+  if (ctx.resolveCallee(call) !== 'asyncio.ensure_future') return false;
+  const first = positionalArguments(call)[0];
+  const argument = first ? unparenthesize(first) : null;
+  if (argument?.type !== 'call') return false;
+  return methodCall(argument)?.method === 'run_in_executor' || ctx.resolveCallee(argument) === 'asyncio.wrap_future';
+}
+
+/** A call that starts a task whose reference is the call's result. */
+function startsTask(ctx: RuleContext, call: SyntaxNode): boolean {
+  return spawnsTask(ctx, call) && !wrapsExecutorFuture(ctx, call);
+}
 
 export const danglingTask: Rule = {
   meta: {
@@ -16,7 +35,7 @@ export const danglingTask: Rule = {
       unused: '`{name}` holds the task `{callee}()` starts but is never used: the task can be garbage-collected mid-run and its exception is never seen',
     },
     docs: {
-      what: "Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and an event loop's `create_task(...)` whose result is thrown away: a bare statement, or a local variable (annotated or not) that is never used again in the function. An event loop is recognised by what the file binds it to (`asyncio.get_running_loop()`, `get_event_loop()`, an `AbstractEventLoop` annotation, a `self._loop` assigned one of these) or, when nothing is known, by its name (`loop`, `self.loop`, discord.py's `self.bot.loop`). `TaskGroup.create_task` is not flagged (the group keeps its tasks), nor is a task stored on an attribute, in a collection, passed to a call or returned. A task kept in a local that is used but never awaited is AG203's, not this rule's.",
+      what: "Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and an event loop's `create_task(...)` whose result is thrown away: a bare statement, or a local variable (annotated or not) that is never used again in the function. An event loop is recognised by what the file binds it to (`asyncio.get_running_loop()`, `get_event_loop()`, an `AbstractEventLoop` annotation, a `self._loop` assigned one of these) or, when nothing is known, by its name (`loop`, `self.loop`, discord.py's `self.bot.loop`). `TaskGroup.create_task` is not flagged (the group keeps its tasks), nor is a task stored on an attribute, in a collection, passed to a call or returned. A task kept in a local that is used but never awaited is AG203's, not this rule's. Not flagged either: `asyncio.ensure_future(loop.run_in_executor(...))` (or of `asyncio.wrap_future(...)`), which wraps a future for work in a thread pool, not a coroutine: `ensure_future` returns that future as it is, the work finishes in the pool whatever happens to the reference, and an unretrieved exception is still logged.",
       why: 'The event loop keeps only a weak reference to a task. If nothing else holds it, the garbage collector may destroy the task before it finishes ("Task was destroyed but it is pending!"), and when it fails, its exception is logged at best and never reaches the code that started it. Fire-and-forget work then vanishes intermittently, which is the hardest kind of bug to trace.',
       example: [
         'import asyncio',
@@ -61,7 +80,7 @@ export const danglingTask: Rule = {
     return {
       expression_statement(node) {
         const call = statementCall(node);
-        if (call && spawnsTask(ctx, call)) ctx.report({ node: call, messageId: 'discarded', data: { callee: calleeText(call) } });
+        if (call && startsTask(ctx, call)) ctx.report({ node: call, messageId: 'discarded', data: { callee: calleeText(call) } });
       },
       assignment(node) {
         const scope = ctx.scope();
@@ -72,7 +91,7 @@ export const danglingTask: Rule = {
         const right = node.childForFieldName('right');
         // `task = ...` and `task: asyncio.Task = ...`; chained, tuple and attribute targets keep it elsewhere.
         if (left?.type !== 'identifier' || right?.type !== 'call') return;
-        if (!spawnsTask(ctx, right)) return;
+        if (!startsTask(ctx, right)) return;
         // The target itself is the one occurrence: any other (a read, a `nonlocal`, a closure) counts as a use.
         if ((usesIn(scope.node).get(left.text) ?? 0) > 1) return;
         ctx.report({ node: right, messageId: 'unused', data: { name: left.text, callee: calleeText(right) } });

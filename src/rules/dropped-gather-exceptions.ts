@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { unparenthesize } from './util.js';
+import { dottedName, methodCall, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression', 'dictionary_comprehension']);
 const EXCEPTION_CLASSES = new Set(['builtins.Exception', 'builtins.BaseException']);
@@ -57,7 +57,7 @@ export const droppedGatherExceptions: Rule = {
       filtered: 'The exceptions `gather(..., return_exceptions=True)` returned are filtered out and never logged or re-raised: failures vanish silently',
     },
     docs: {
-      what: "Flags `await asyncio.gather(..., return_exceptions=True)` whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item. Nor is gathering existing tasks held in a name when the function that holds them later iterates the same name and asks each task for its outcome (`for t in tasks: if t.exception() ...` or `t.result()`; a mere `t.cancelled()` reads no failure), since the exceptions are read from the tasks themselves.",
+      what: "Flags `await asyncio.gather(..., return_exceptions=True)` whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item. Nor is gathering existing tasks held in a name when the function that holds them later iterates the same name and asks each task for its outcome (`for t in tasks: if t.exception() ...` or `t.result()`; a mere `t.cancelled()` reads no failure), since the exceptions are read from the tasks themselves. Nor is a gather statement whose results are the function's own doing or a best-effort cleanup: waiting for tasks it cancelled or threw into first (`for t in tasks: t.cancel()`, `self._reader.cancel()` then `gather(self._reader, ...)`, a list built by appending tasks the same loop cancels or `t.throw(exc)`s), a gather in an `except` clause that re-raises after it (`raise`, `raise e`: the original error propagates, and a cleanup error must not replace it), and a gather of nothing but closes of held resources (`conn.close()`, `aclose()`, `wait_closed()`, `disconnect()`, `dispose()`, `__aexit__(...)`, directly, in a comprehension, or appended as `create_task(item.close)`), where one failing close must not stop the others. Stopping services (`svc.stop()`) is still flagged.",
       why: '`return_exceptions=True` turns every exception into a value in the result list; nothing is raised and nothing is logged. Unless the code looks at those values, a failed request, a refused connection or a bug in one coroutine disappears without a trace, and code that uses the results as data fails later, far from the cause, on an exception object where it expected a response.',
       example: [
         'import asyncio',
@@ -102,6 +102,8 @@ export const droppedGatherExceptions: Rule = {
           // Cancel, then wait for the cancellations to land: the results are CancelledErrors by
           // design, and dropping them is the point (`for t in tasks: t.cancel()` first).
           if (waitsForCancelledTasks(ctx, node) || checksTasksAfter(ctx, node)) return;
+          // Best-effort cleanup: on an error path that re-raises its error, or closing resources.
+          if (reraisesAfter(value.parent!) || gathersTeardown(ctx, node)) return;
           ctx.report({ node, messageId: 'discarded' });
           return;
         }
@@ -233,23 +235,167 @@ function classifyItem(ctx: RuleContext, expression: SyntaxNode): Use {
 
 /**
  * `await gather(*tasks, return_exceptions=True)` where the function cancelled the same tasks
- * before (`for t in tasks: t.cancel()`, `tasks[i].cancel()`, `[t.cancel() for t in tasks]`): the
- * shutdown idiom, not a dropped failure.
+ * before (`for t in tasks: t.cancel()`, `tasks[i].cancel()`, `[t.cancel() for t in tasks]`), or
+ * named tasks cancelled before (`self._reader.cancel()` then `gather(self._reader, ...)`), or a
+ * list built by appending tasks the same loop cancels or throws into (`t.throw(exc)`): the
+ * shutdown idiom, whose results are the exceptions the function put there itself.
  */
 function waitsForCancelledTasks(ctx: RuleContext, gather: SyntaxNode): boolean {
   const scope = ctx.scope();
   if (scope.kind !== 'def' && scope.kind !== 'async-def') return false;
-  const names = (gather.childForFieldName('arguments')?.namedChildren ?? [])
-    .filter((arg) => arg.type === 'list_splat' && arg.namedChild(0)?.type === 'identifier')
-    .map((arg) => arg.namedChild(0)!.text);
-  if (names.length === 0) return false;
+  const args = (gather.childForFieldName('arguments')?.namedChildren ?? []).filter((arg) => arg.type !== 'keyword_argument' && arg.type !== 'comment');
+  if (args.length === 0) return false;
   const before = scope.node.text.slice(0, gather.startIndex - scope.node.startIndex);
-  return names.every((name) => {
-    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escape = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return args.every((arg) => {
+    if (arg.type !== 'list_splat') {
+      // `self._writer_task.cancel()` earlier in the function, then `gather(self._writer_task, ...)`.
+      const name = dottedName(unparenthesize(arg));
+      return name !== null && new RegExp(`(^|[^\\w.])${escape(name)}\\.cancel\\(`).test(before);
+    }
+    const inner = arg.namedChild(0);
+    if (inner?.type !== 'identifier') return false;
+    const name = inner.text;
+    const escaped = escape(name);
     // A loop (or comprehension) over the name whose target is cancelled, or an item of it cancelled.
     const loop = new RegExp(`for\\s+(\\w+)\\s+in\\s+${escaped}\\b[\\s\\S]*?\\b\\1\\.cancel\\(`);
     const comprehension = new RegExp(`\\b(\\w+)\\.cancel\\(\\)\\s+for\\s+\\1\\s+in\\s+${escaped}\\b`);
-    return loop.test(before) || comprehension.test(before) || new RegExp(`\\b${escaped}\\[[^\\]]*\\]\\.cancel\\(`).test(before);
+    return (
+      loop.test(before) ||
+      comprehension.test(before) ||
+      new RegExp(`\\b${escaped}\\[[^\\]]*\\]\\.cancel\\(`).test(before) ||
+      appendsInterrupted(ctx, scope.node, name, gather.startIndex)
+    );
+  });
+}
+
+/** What interrupts a task from outside: the exception it then ends with is the caller's own. */
+const INTERRUPTS = new Set(['cancel', 'throw']);
+
+/**
+ * `tasks = []` and every `tasks.append(t)` (before `before`) sits in a loop that also calls
+ * `t.cancel()` or `t.throw(exc)`: each task gathered was interrupted by this function.
+ */
+function appendsInterrupted(ctx: RuleContext, scope: SyntaxNode, name: string, before: number): boolean {
+  const found = ctx.lookup(name);
+  if (!found || found.scope.node.id !== scope.id) return false;
+  if (!found.bindings.every((b) => b.kind === 'assign' && b.value && unparenthesize(b.value).type === 'list' && unparenthesize(b.value).namedChildCount === 0)) return false;
+  const appends = callsIn(scope, (call) => {
+    const method = methodCall(call);
+    return method?.method === 'append' && method.receiver.type === 'identifier' && method.receiver.text === name;
+  });
+  if (appends.length === 0 || appends.some((call) => call.startIndex > before)) return false;
+  return appends.every((call) => {
+    const item = call.childForFieldName('arguments')?.namedChildren[0];
+    if (item?.type !== 'identifier') return false;
+    let loop = call.parent;
+    while (loop && loop.type !== 'for_statement' && loop.type !== 'while_statement' && !SCOPES.has(loop.type)) loop = loop.parent;
+    if (!loop || SCOPES.has(loop.type)) return false;
+    return (
+      callsIn(loop, (c) => {
+        const method = methodCall(c);
+        return method !== null && INTERRUPTS.has(method.method) && method.receiver.type === 'identifier' && method.receiver.text === item.text;
+      }).length > 0
+    );
+  });
+}
+
+/** Calls under `root` (not in nested defs, lambdas or classes) that `test` accepts. */
+function callsIn(root: SyntaxNode, test: (call: SyntaxNode) => boolean): SyntaxNode[] {
+  const found: SyntaxNode[] = [];
+  const start = SCOPES.has(root.type) ? root.childForFieldName('body') : root;
+  const stack = start ? [start] : [];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node.type === 'call' && test(node)) found.push(node);
+    if (SCOPES.has(node.type)) continue;
+    for (const child of node.namedChildren) stack.push(child);
+  }
+  return found;
+}
+
+/**
+ * The gather statement sits in an `except` clause that re-raises after it (`raise`, or `raise e`
+ * of `except ... as e`): cleanup on an error path, where the original error propagates and a
+ * secondary error of the cleanup must not replace it.
+ */
+function reraisesAfter(statement: SyntaxNode): boolean {
+  let clause: SyntaxNode | null = statement.parent;
+  while (clause && clause.type !== 'except_clause' && clause.type !== 'except_group_clause' && !SCOPES.has(clause.type)) clause = clause.parent;
+  if (!clause || SCOPES.has(clause.type)) return false;
+  const value = clause.childForFieldName('value');
+  const alias = value?.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0)?.text : undefined;
+  const stack = [...clause.namedChildren];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node.type === 'raise_statement' && node.startIndex > statement.endIndex) {
+      const raised = node.namedChild(0);
+      if (!raised || (alias !== undefined && raised.type === 'identifier' && raised.text === alias)) return true;
+    }
+    if (SCOPES.has(node.type)) continue;
+    stack.push(...node.namedChildren);
+  }
+  return false;
+}
+
+/** Methods that release a resource the code holds: closing it, leaving its context. */
+const TEARDOWN = new Set(['close', 'aclose', 'wait_closed', 'disconnect', 'dispose', '__aexit__']);
+/** Task wrappers (`asyncio.create_task`, `loop.create_task`, a project's own `create_task(fn)`). */
+const SPAWN_NAMES = new Set(['create_task', 'ensure_future']);
+
+/** `conn.close()`, `create_task(conn.close())`, `create_task(item.close)` (a wrapper that calls it). */
+function isTeardown(node: SyntaxNode, wrapped = false): boolean {
+  const inner = unparenthesize(node);
+  if (wrapped && inner.type === 'attribute') return TEARDOWN.has(inner.childForFieldName('attribute')?.text ?? '');
+  if (inner.type !== 'call') return false;
+  const method = methodCall(inner);
+  if (method && TEARDOWN.has(method.method)) return true;
+  const callee = dottedName(inner.childForFieldName('function'));
+  const last = callee?.slice(callee.lastIndexOf('.') + 1) ?? '';
+  const first = inner.childForFieldName('arguments')?.namedChildren[0];
+  return !wrapped && SPAWN_NAMES.has(last) && first !== undefined && first.type !== 'keyword_argument' && isTeardown(first, true);
+}
+
+/**
+ * Every awaitable gathered closes a resource (`gather(conn.close(e), ...)`, `gather(*(c.close()
+ * for c in conns), ...)`, or a list that only ever gets `create_task(item.close)` appended): a
+ * best-effort teardown, where one failing close must not stop the others and has nothing to report.
+ */
+function gathersTeardown(ctx: RuleContext, gather: SyntaxNode): boolean {
+  const args = (gather.childForFieldName('arguments')?.namedChildren ?? []).filter((arg) => arg.type !== 'keyword_argument' && arg.type !== 'comment');
+  if (args.length === 0) return false;
+  const scope = ctx.scope();
+  return args.every((arg) => {
+    if (arg.type !== 'list_splat') return isTeardown(arg);
+    const inner = arg.namedChild(0) ? unparenthesize(arg.namedChild(0)!) : null;
+    if (!inner) return false;
+    if (COMPREHENSIONS.has(inner.type)) {
+      const body = inner.childForFieldName('body');
+      return body !== null && isTeardown(body);
+    }
+    if (inner.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return false;
+    const found = ctx.lookup(inner.text);
+    if (!found || found.scope.node.id !== scope.node.id || found.bindings.length === 0) return false;
+    let sources = 0;
+    for (const binding of found.bindings) {
+      const value = binding.kind === 'assign' && binding.value ? unparenthesize(binding.value) : null;
+      if (!value) return false;
+      if (COMPREHENSIONS.has(value.type)) {
+        const body = value.childForFieldName('body');
+        if (!body || !isTeardown(body)) return false;
+        sources++;
+      } else if (value.type !== 'list' || value.namedChildCount !== 0) return false;
+    }
+    const appends = callsIn(scope.node, (call) => {
+      const method = methodCall(call);
+      return method !== null && ['append', 'add'].includes(method.method) && method.receiver.type === 'identifier' && method.receiver.text === inner.text;
+    });
+    for (const call of appends) {
+      const item = call.childForFieldName('arguments')?.namedChildren[0];
+      if (!item || !isTeardown(item)) return false;
+      sources++;
+    }
+    return sources > 0;
   });
 }
 

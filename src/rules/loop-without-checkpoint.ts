@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { statementCall, unparenthesize } from './util.js';
+import { methodCall, positionalArguments, statementCall, unparenthesize } from './util.js';
 
 const NESTED_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 
@@ -125,10 +125,115 @@ function isEventDispatch(node: SyntaxNode, loopBody: SyntaxNode | null): boolean
   return false;
 }
 
+
+/** Methods that take an item off a collection (and raise, or return a default, once it is empty). */
+const CONSUMING_METHODS = new Set(['pop', 'popleft', 'popitem', 'get_nowait']);
+
+/**
+ * A statement that takes an item off a collection, on its own or as the right side of an assignment:
+ * `x = items.pop(0)`, `queue.get_nowait()`, `d.popitem()`. `pop` with a default (`d.pop(k, None)`)
+ * may take nothing and does not count. A pass through such a statement consumes a finite collection
+ * (`get_nowait()` raises `QueueEmpty` once it is drained), so the path cannot repeat forever on
+ * unchanged state.
+ */
+function consumesItem(statement: SyntaxNode): boolean {
+  const expressions = statement.namedChildren.filter((c) => c.type !== 'comment');
+  if (expressions.length !== 1) return false;
+  let value = expressions[0]!;
+  if (value.type === 'assignment') {
+    const right = value.childForFieldName('right');
+    if (!right) return false;
+    value = right;
+  }
+  value = unparenthesize(value);
+  if (value.type !== 'call') return false;
+  const method = methodCall(value);
+  if (!method || !CONSUMING_METHODS.has(method.method)) return false;
+  const args = value.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  const positional = positionalArguments(value);
+  // Only plain positional arguments: `pop()`, `pop(0)`, `pop(key)`; nothing for the others.
+  if (positional.length !== args.length) return false;
+  return method.method === 'pop' ? args.length <= 1 : args.length === 0;
+}
+
+/** The enclosing `def` of `node` (not crossing lambdas or classes), or null. */
+function enclosingFunction(node: SyntaxNode): SyntaxNode | null {
+  for (let n = node.parent; n; n = n.parent) {
+    if (n.type === 'function_definition') return n;
+    if (n.type === 'lambda' || n.type === 'class_definition') return null;
+  }
+  return null;
+}
+
+/** True when `node` is a literal falsy value: `False`, `None`, `0`, `''`, `()`, `[]`, `{}`. */
+function falsyLiteral(node: SyntaxNode): boolean {
+  const value = unparenthesize(node);
+  if (value.type === 'false' || value.type === 'none') return true;
+  if (value.type === 'integer' && /^0+$/.test(value.text)) return true;
+  if ((value.type === 'tuple' || value.type === 'list' || value.type === 'dictionary') && value.namedChildCount === 0) return true;
+  return value.type === 'string' && /^[rbuRBU]*(''|"")$/.test(value.text);
+}
+
+/** True when `statement` assigns to an attribute of `receiver` (`self._paused = False`, `self.n += 1`). */
+function assignsAttribute(statement: SyntaxNode, receiver: string): boolean {
+  if (statement.type !== 'expression_statement') return false;
+  const value = statement.namedChildren.find((c) => c.type !== 'comment');
+  if (value?.type !== 'assignment' && value?.type !== 'augmented_assignment') return false;
+  const left = value.childForFieldName('left');
+  return left?.type === 'attribute' && left.childForFieldName('object')?.text === receiver;
+}
+
+/**
+ * A condition that is a call to a method of the enclosing class on `self` (`if self._maybe_resume():`)
+ * that returns a true value only right after assigning to an attribute of `self`: a pass taking
+ * that branch has just changed the object's state, so it does not repeat on unchanged state.
+ */
+function stateChangingGuard(condition: SyntaxNode | null, loop: SyntaxNode): boolean {
+  if (!condition) return false;
+  const call = unparenthesize(condition);
+  if (call.type !== 'call') return false;
+  const method = methodCall(call);
+  if (!method || method.receiver.type !== 'identifier') return false;
+  const outer = enclosingFunction(loop);
+  const self = outer?.childForFieldName('parameters')?.namedChildren[0];
+  if (!outer || self?.type !== 'identifier' || self.text !== method.receiver.text) return false;
+  const owner = outer.parent?.type === 'decorated_definition' ? outer.parent.parent : outer.parent;
+  if (owner?.type !== 'block' || owner.parent?.type !== 'class_definition') return false;
+  let target: SyntaxNode | null = null;
+  for (const member of owner.namedChildren) {
+    const definition = member.type === 'decorated_definition' ? member.childForFieldName('definition') : member;
+    if (definition?.type === 'function_definition' && definition.childForFieldName('name')?.text === method.method) target = definition;
+  }
+  const body = target?.childForFieldName('body');
+  const receiver = target?.childForFieldName('parameters')?.namedChildren[0];
+  if (!target || !body || receiver?.type !== 'identifier' || target.child(0)?.type === 'async') return false;
+  const truthyReturns: SyntaxNode[] = [];
+  const collect = (node: SyntaxNode): void => {
+    for (const child of node.namedChildren) {
+      if (NESTED_SCOPES.has(child.type)) continue;
+      if (child.type === 'return_statement') {
+        const value = child.namedChildren.find((c) => c.type !== 'comment');
+        if (value && !falsyLiteral(value)) truthyReturns.push(child);
+      } else collect(child);
+    }
+  };
+  collect(body);
+  if (truthyReturns.length === 0) return false;
+  // Every true return follows, on the straight path to it, an assignment to an attribute of self.
+  return truthyReturns.every((ret) => {
+    for (let n: SyntaxNode | null = ret; n && n.id !== body.id; n = n.parent) {
+      for (let s = n.previousNamedSibling; s; s = s.previousNamedSibling) if (assignsAttribute(s, receiver.text)) return true;
+    }
+    return false;
+  });
+}
+
 class Paths {
   private depth = 0;
   /** The body of the loop being checked. */
   loopBody: SyntaxNode | null = null;
+  /** The loop being checked. */
+  loop: SyntaxNode | null = null;
 
   constructor(private readonly ctx: RuleContext) {}
 
@@ -182,7 +287,7 @@ class Paths {
       case 'decorated_definition':
         return FALLS;
       case 'expression_statement': {
-        if (suspends(node)) return LEAVES;
+        if (suspends(node) || consumesItem(node)) return LEAVES;
         const call = statementCall(node);
         const callee = call ? this.ctx.resolveCallee(call) : null;
         return callee && NEVER_RETURN.has(callee) ? LEAVES : FALLS;
@@ -194,7 +299,8 @@ class Paths {
 
   private ifStatement(node: SyntaxNode): Unchecked {
     if (suspends(node.childForFieldName('condition'))) return LEAVES;
-    let out = this.block(node.childForFieldName('consequence'));
+    // A branch entered only after a call that changed the object's state is progress, not a spin.
+    let out = this.loop && stateChangingGuard(node.childForFieldName('condition'), this.loop) ? LEAVES : this.block(node.childForFieldName('consequence'));
     for (const branch of node.namedChildren) {
       if (branch.type === 'elif_clause') {
         // Reaching the elif means its condition runs: an await there covers it and what follows.
@@ -275,7 +381,7 @@ export const loopWithoutCheckpoint: Rule = {
       never: 'This `while True:` loop never awaits and has no `break`, `return` or `raise`: it runs forever without yielding to the event loop',
     },
     docs: {
-      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state.",
+      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()`, but not `d.pop(k, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at.",
       why: "asyncio switches tasks only when the running task suspends at an `await`. An iteration that skips every `await` hands nothing back to the loop, and when the state that makes it skip does not change (an empty buffer, a paused flag, a closed connection) the loop spins on it: CPU at 100%, and every other task, timer and connection on the event loop frozen, including the very task that would change the state.",
       example: [
         'import asyncio',
@@ -312,6 +418,7 @@ export const loopWithoutCheckpoint: Rule = {
         let result: Unchecked;
         try {
           paths.loopBody = body;
+          paths.loop = node;
           result = paths.block(body);
         } catch (error) {
           if (error instanceof Unsure) return;

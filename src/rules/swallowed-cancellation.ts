@@ -213,7 +213,9 @@ class Outcomes {
 
 /**
  * `task.cancel()` then `try: await task / except CancelledError: pass` is the documented way to wait
- * for a task one has just cancelled: the CancelledError caught is the task's, by design.
+ * for a task one has just cancelled: the CancelledError caught is the task's, by design. The cancel
+ * may also be done by a method of the same class called just before (`self.stop()` cancelling
+ * `self._task`, then `await self._task`).
  */
 function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
   const tryStatement = clause.parent;
@@ -222,10 +224,37 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
   const awaited = body.descendantsOfType('await').map((a) => dottedName(a.namedChild(0) ? unparenthesize(a.namedChild(0)!) : null));
   const names = awaited.filter((name): name is string => name !== null);
   if (names.length === 0) return false;
-  const before: string[] = [body.text];
-  for (let sibling = tryStatement.previousNamedSibling; sibling; sibling = sibling.previousNamedSibling) before.push(sibling.text);
-  const text = before.join('\n');
-  return names.some((name) => new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text));
+  const before: SyntaxNode[] = [body];
+  for (let sibling = tryStatement.previousNamedSibling; sibling; sibling = sibling.previousNamedSibling) before.push(sibling);
+  const cancels = (text: string) => names.some((name) => new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text));
+  if (cancels(before.map((n) => n.text).join('\n'))) return true;
+  // `self.stop()` just before, where `stop` is a method of the enclosing class that cancels the task.
+  const helpers = new Set<string>();
+  for (const statement of before.slice(1)) {
+    const call = statementCall(statement) ?? (statement.type === 'expression_statement' && statement.namedChild(0)?.type === 'await' ? statement.namedChild(0)!.namedChild(0) : null);
+    const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
+    if (callee?.type === 'attribute' && /^(self|cls)$/.test(callee.childForFieldName('object')?.text ?? '')) {
+      const method = callee.childForFieldName('attribute')?.text;
+      if (method) helpers.add(method);
+    }
+  }
+  if (helpers.size === 0) return false;
+  const cls = enclosing(clause, 'class_definition');
+  return methodsOf(cls).some((fn) => helpers.has(fn.childForFieldName('name')?.text ?? '') && cancels(fn.text));
+}
+
+/** The nearest ancestor of the given type. */
+function enclosing(node: SyntaxNode, type: string): SyntaxNode | null {
+  for (let up = node.parent; up; up = up.parent) if (up.type === type) return up;
+  return null;
+}
+
+/** The methods defined directly in a class body (decorated or not). */
+function methodsOf(cls: SyntaxNode | null): SyntaxNode[] {
+  const body = cls?.childForFieldName('body');
+  return (body?.namedChildren ?? [])
+    .map((c) => (c.type === 'decorated_definition' ? c.childForFieldName('definition') : c))
+    .filter((c): c is SyntaxNode => c?.type === 'function_definition');
 }
 
 /** An earlier `except` of the same `try` catching `asyncio.CancelledError`: this one never sees it. */
@@ -258,11 +287,15 @@ function importsTrioNotAsyncio(ctx: RuleContext): boolean {
 
 /**
  * The `try` is the last thing its `async def` does: the last statement of the body (or of a `with`
- * that is). A catch-all there is the boundary of a task (an ASGI server's `run_asgi`, an accept
- * handler, one racer of `staggered_race`): whatever it catches, the coroutine ends right after, so
- * nothing carries on as if it had not been cancelled.
+ * that is, or of an `except` of a `try` that is). A catch-all there is the boundary of a task (an
+ * ASGI server's `run_asgi`, an accept handler, one racer of `staggered_race`): whatever it catches,
+ * the coroutine ends right after, so nothing carries on as if it had not been cancelled. With
+ * `loopExit`, the `try` may also be the last statement of a loop that is (the handler breaks out of
+ * it). With `windDown`, any straight-line code (no loop) may follow, not only cleanup awaits: a task
+ * nobody waits on that logs, stops its track and sets its "exited" event on the way out.
  */
-function endsTheCoroutine(clause: SyntaxNode, loopExit = false): boolean {
+function endsTheCoroutine(clause: SyntaxNode, loopExit = false, windDown = false): boolean {
+  const tail = (statement: SyntaxNode) => isCleanupAwait(statement) || (windDown && !hasLoop(statement));
   let node: SyntaxNode | null = clause.parent;
   while (node) {
     const block = node.parent;
@@ -270,14 +303,29 @@ function endsTheCoroutine(clause: SyntaxNode, loopExit = false): boolean {
     // Only cleanup may follow (`await runner.cleanup()`, `await writer.wait_closed()`).
     const after: SyntaxNode[] = [];
     for (let sibling = node.nextNamedSibling; sibling; sibling = sibling.nextNamedSibling) if (sibling.type !== 'comment') after.push(sibling);
-    if (!after.every(isCleanupAwait)) return false;
+    if (!after.every(tail)) return false;
     const owner = block.parent;
     if (owner?.type === 'function_definition') return owner.child(0)?.type === 'async';
+    if (owner?.type === 'except_clause' || owner?.type === 'except_group_clause') {
+      // The handler's end is its `try`'s end, once the `finally` (if any) has run.
+      const outer = owner.parent;
+      const final = outer?.namedChildren.find((c) => c.type === 'finally_clause');
+      if (!outer || (final && !(final.namedChildren.find((c) => c.type === 'block')?.namedChildren ?? []).every(tail))) return false;
+      node = outer;
+      continue;
+    }
     if (owner?.type === 'else_clause' || owner?.type === 'finally_clause') return false;
     if (owner?.type !== 'with_statement' && !(loopExit && (owner?.type === 'while_statement' || owner?.type === 'for_statement'))) return false;
     node = owner;
   }
   return false;
+}
+
+/** Whether a statement contains a loop (nested defs aside). */
+function hasLoop(statement: SyntaxNode): boolean {
+  if (OWN_SCOPES.has(statement.type) || statement.type === 'decorated_definition') return false;
+  if (statement.type === 'for_statement' || statement.type === 'while_statement') return true;
+  return statement.namedChildren.some(hasLoop);
 }
 
 const CLEANUP = /^await\s+[\w.]+\.(cleanup|close|aclose|wait_closed|shutdown|stop)\(\s*\)$/;
@@ -352,76 +400,186 @@ function returnsCompletedResult(body: SyntaxNode | null): boolean {
 
 const SPAWNERS = new Set(['create_task', 'ensure_future']);
 const WAITERS = new Set(['shield', 'wait_for', 'gather', 'wait', 'as_completed']);
+/** Waiters that cancel what they wait for when they are cancelled themselves (`shield`, `wait` and `as_completed` do not). */
+const PROPAGATING = new Set(['wait_for', 'gather']);
 
-/**
- * Whether the coroutine function around the handler is, in this file, only ever started as a
- * background task that nothing awaits: every call of it is the argument of `create_task` /
- * `ensure_future`, and the task is dropped, or kept somewhere no `await`, `gather`, `wait`,
- * `wait_for` or `shield` of this file ever reads. Cancelling such a task is how it is stopped,
- * and nobody waits to see a CancelledError come out of it (discord.py's shard worker, a shutdown
- * hook that sleeps until the loop cancels it). Null-safe: unsure means no.
- */
-function onlyABackgroundTask(ctx: RuleContext, cache: Map<number, boolean>): boolean {
-  const chain = ctx.scopeChain();
-  const fn = [...chain].reverse().find((scope) => scope.kind === 'async-def' || scope.kind === 'def');
-  if (!fn || fn.kind !== 'async-def') return false;
-  const cached = cache.get(fn.node.id);
-  if (cached !== undefined) return cached;
-  const name = fn.node.childForFieldName('name')?.text;
-  const root = ctx.file.tree.rootNode;
-  let verdict = false;
-  if (name) {
-    const awaited = awaitedTexts(root);
-    // A method is called through an attribute (`self.worker()`), a function by its name.
-    const method = chain[chain.indexOf(fn) - 1]?.kind === 'class';
-    const calls = root.descendantsOfType('call').filter((call) => {
-      const callee = call.childForFieldName('function');
-      if (method) return callee?.type === 'attribute' && callee.childForFieldName('attribute')?.text === name;
-      return callee?.type === 'identifier' && callee.text === name;
-    });
-    verdict = calls.length > 0 && calls.every((call) => spawnedAndNeverAwaited(call, awaited));
-  }
-  cache.set(fn.node.id, verdict);
-  return verdict;
+/** How the file waits on things: texts of everything awaited or handed to a waiter. */
+interface Waited {
+  /** `await x`, `gather(*x)`, `shield(x)`, `wait([x])`...: whoever reads the outcome. */
+  any: Set<string>;
+  /** Only `await x`, `wait_for(x)`, `gather(x)`: waits whose cancellation cancels `x` too. */
+  cancelling: Set<string>;
 }
 
-/** Texts of everything awaited or handed to a waiter (`await x`, `gather(*x)`, `shield(x)`...). */
-function awaitedTexts(root: SyntaxNode): Set<string> {
-  const texts = new Set<string>();
-  const norm = (node: SyntaxNode) => unparenthesize(node).text.replace(/^\*/, '').replace(/\s+/g, '');
-  for (const node of root.descendantsOfType('await')) if (node.namedChild(0)) texts.add(norm(node.namedChild(0)!));
+const norm = (node: SyntaxNode) => unparenthesize(node).text.replace(/^\*/, '').replace(/\s+/g, '');
+
+function waitedTexts(root: SyntaxNode): Waited {
+  const waited: Waited = { any: new Set(), cancelling: new Set() };
+  for (const node of root.descendantsOfType('await')) {
+    if (!node.namedChild(0)) continue;
+    waited.any.add(norm(node.namedChild(0)!));
+    waited.cancelling.add(norm(node.namedChild(0)!));
+  }
   for (const call of root.descendantsOfType('call')) {
     const callee = call.childForFieldName('function');
     const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
     if (!last || !WAITERS.has(last)) continue;
+    const add = (node: SyntaxNode) => {
+      waited.any.add(norm(node));
+      if (PROPAGATING.has(last)) waited.cancelling.add(norm(node));
+    };
     for (const arg of call.childForFieldName('arguments')?.namedChildren ?? []) {
       const value = arg.type === 'list_splat' && arg.namedChild(0) ? arg.namedChild(0)! : arg;
-      texts.add(norm(value));
+      add(value);
       // `wait([task])`, `gather(*(a, b))`: the items too.
       const literal = unparenthesize(value);
-      if (['list', 'tuple', 'set'].includes(literal.type)) for (const item of literal.namedChildren) texts.add(norm(item));
+      if (['list', 'tuple', 'set'].includes(literal.type)) for (const item of literal.namedChildren) add(item);
     }
   }
-  return texts;
+  return waited;
 }
 
-function spawnedAndNeverAwaited(call: SyntaxNode, awaited: ReadonlySet<string>): boolean {
-  const args = call.parent;
+/** The `async def` around the visited node (nested defs aside), or null. */
+function enclosingCoroutine(ctx: RuleContext): SyntaxNode | null {
+  const fn = [...ctx.scopeChain()].reverse().find((scope) => scope.kind === 'async-def' || scope.kind === 'def');
+  return fn?.kind === 'async-def' ? fn.node : null;
+}
+
+/** Whether a function is defined directly in a class body. */
+function isMethod(fn: SyntaxNode): boolean {
+  let up = fn.parent;
+  if (up?.type === 'decorated_definition') up = up.parent;
+  return up?.type === 'block' && up.parent?.type === 'class_definition';
+}
+
+/**
+ * The calls of `fn` in this file: a method through an attribute (`self.worker()`) of anything but
+ * an imported module (`connect_utils._cancel()` is another module's function), a function by its name.
+ */
+function callsOf(ctx: RuleContext, fn: SyntaxNode): SyntaxNode[] {
+  const name = fn.childForFieldName('name')?.text;
+  if (!name) return [];
+  const method = isMethod(fn);
+  return ctx.file.tree.rootNode.descendantsOfType('call').filter((call) => {
+    const callee = call.childForFieldName('function');
+    if (!method) return callee?.type === 'identifier' && callee.text === name;
+    if (callee?.type !== 'attribute' || callee.childForFieldName('attribute')?.text !== name) return false;
+    const object = dottedName(callee.childForFieldName('object'));
+    return object === null || ctx.imports.resolve(object) === null;
+  });
+}
+
+/** The `create_task(node)` / `ensure_future(node)` around `node` (its first argument), or null. */
+function spawnAround(node: SyntaxNode): SyntaxNode | null {
+  const args = node.parent;
   const spawn = args?.type === 'argument_list' ? args.parent : null;
   const spawner = spawn?.childForFieldName('function');
   const spawnName = spawner?.type === 'attribute' ? spawner.childForFieldName('attribute')?.text : spawner?.text;
-  if (!spawn || !spawnName || !SPAWNERS.has(spawnName) || args?.namedChildren[0]?.id !== call.id) return false;
+  if (!spawn || !spawnName || !SPAWNERS.has(spawnName) || args?.namedChildren[0]?.id !== node.id) return null;
+  return spawn;
+}
+
+/**
+ * The spawns that start the coroutine a call creates: the call is the argument of `create_task` /
+ * `ensure_future`, or is kept in a local that is only ever handed to them (`wrapped =
+ * self._run_event(...)`, then `create_task(wrapped)`). Null when the coroutine goes anywhere else.
+ */
+function spawnsOf(call: SyntaxNode): SyntaxNode[] | null {
+  const direct = spawnAround(call);
+  if (direct) return [direct];
+  const holder = call.parent;
+  const left = holder?.type === 'assignment' && holder.childForFieldName('right')?.id === call.id ? holder.childForFieldName('left') : null;
+  const scope = enclosing(call, 'function_definition');
+  if (left?.type !== 'identifier' || !scope) return null;
+  const uses = scope.descendantsOfType('identifier').filter((id) => id.text === left.text && id.id !== left.id);
+  const spawns = uses.map(spawnAround);
+  return spawns.length > 0 && spawns.every((s) => s !== null) ? (spawns as SyntaxNode[]) : null;
+}
+
+/**
+ * Where the task a spawn creates goes: `'dropped'` (an expression statement, or returned by a
+ * function every call of which in this file drops the result, like discord.py's `_schedule_event`),
+ * the variable or attribute it is assigned to, the container it is added to, or null (unknown).
+ */
+function keptIn(ctx: RuleContext, spawn: SyntaxNode): 'dropped' | { holder: SyntaxNode; container: boolean } | null {
   const holder = spawn.parent;
-  if (holder?.type === 'expression_statement') return true;
-  let kept: SyntaxNode | null | undefined = null;
-  if (holder?.type === 'assignment' && holder.childForFieldName('right')?.id === spawn.id) kept = holder.childForFieldName('left');
-  else if (holder?.type === 'argument_list') {
+  if (holder?.type === 'expression_statement') return 'dropped';
+  if (holder?.type === 'assignment' && holder.childForFieldName('right')?.id === spawn.id) {
+    const left = holder.childForFieldName('left');
+    return left && (left.type === 'identifier' || left.type === 'attribute') ? { holder: left, container: false } : null;
+  }
+  if (holder?.type === 'argument_list') {
     // `self._tasks.add(create_task(...))`: kept in a container.
     const method = holder.parent?.childForFieldName('function');
-    if (method?.type === 'attribute' && ['add', 'append'].includes(method.childForFieldName('attribute')?.text ?? '')) kept = method.childForFieldName('object');
+    const object = method?.type === 'attribute' && ['add', 'append'].includes(method.childForFieldName('attribute')?.text ?? '') ? method.childForFieldName('object') : null;
+    return object && (object.type === 'identifier' || object.type === 'attribute') ? { holder: object, container: true } : null;
   }
-  if (!kept || (kept.type !== 'identifier' && kept.type !== 'attribute')) return false;
-  return !awaited.has(kept.text.replace(/\s+/g, ''));
+  if (holder?.type === 'return_statement') {
+    const fn = enclosing(spawn, 'function_definition');
+    const calls = fn ? callsOf(ctx, fn) : [];
+    return calls.length > 0 && calls.every((call) => call.parent?.type === 'expression_statement') ? 'dropped' : null;
+  }
+  return null;
+}
+
+/** For each call of `fn` in the file, where its tasks go; null when a call is not a spawn. */
+function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] | null {
+  const calls = callsOf(ctx, fn);
+  if (calls.length === 0) return null;
+  const kept: ReturnType<typeof keptIn>[] = [];
+  for (const call of calls) {
+    const spawns = spawnsOf(call);
+    if (!spawns) return null;
+    for (const spawn of spawns) kept.push(keptIn(ctx, spawn));
+  }
+  return kept;
+}
+
+/**
+ * Whether the coroutine function around the handler is, in this file, only ever started as a
+ * background task that nothing awaits: every call of it is started with `create_task` /
+ * `ensure_future` (directly or through a local), and the task is dropped, or kept somewhere no
+ * `await`, `gather`, `wait`, `wait_for` or `shield` of this file (of the class, for `self.<attr>`)
+ * ever reads. Cancelling such a task
+ * is how it is stopped, and nobody waits to see a CancelledError come out of it (discord.py's
+ * shard worker, aiortc's RTCP loop whose `stop()` waits on an "exited" event). Null-safe: unsure means no.
+ */
+function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: SyntaxNode) => Waited): boolean {
+  const kept = tasksOf(ctx, fn);
+  return kept !== null && kept.every((k) => k === 'dropped' || (k !== null && !waited(k.holder).any.has(norm(k.holder))));
+}
+
+/**
+ * Whether the coroutine's own task is never cancelled by this file: every call of it is a spawn
+ * whose task is dropped or kept in a variable or attribute that is never `.cancel()`ed and only
+ * ever waited on through waiters that do not pass a cancellation on (`shield`, `wait`).
+ */
+function ownTaskNeverCancelled(ctx: RuleContext, fn: SyntaxNode, waited: Waited): boolean {
+  const kept = tasksOf(ctx, fn);
+  const text = ctx.file.tree.rootNode.text;
+  return (
+    kept !== null &&
+    kept.every((k) => {
+      if (k === 'dropped') return true;
+      if (k === null || k.container) return false;
+      const name = norm(k.holder);
+      return !waited.cancelling.has(name) && !new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text);
+    })
+  );
+}
+
+/**
+ * The `try` body is only `await self.<task>`, a task the enclosing class cancels itself
+ * (`self.<task>.cancel()` in another method): the CancelledError caught is that task's, by design
+ * (websockets' `close_connection` waiting for `transfer_data_task`).
+ */
+function awaitsATaskTheClassCancels(clause: SyntaxNode): boolean {
+  const statements = clause.parent?.childForFieldName('body')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  const awaited = statements.length === 1 && statements[0]!.type === 'expression_statement' && statements[0]!.namedChild(0)?.type === 'await' ? statements[0]!.namedChild(0)!.namedChild(0) : null;
+  if (awaited?.type !== 'attribute' || awaited.childForFieldName('object')?.text !== 'self') return false;
+  const name = awaited.text.replace(/\s+/g, '').replace(/\./g, '\\.');
+  const cls = enclosing(clause, 'class_definition');
+  return cls !== null && new RegExp(`(^|[^\\w.])${name}\\s*\\.\\s*cancel\\s*\\(`).test(cls.text);
 }
 
 /**
@@ -455,7 +613,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()` then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, and no `await`, `gather`, `wait`, `wait_for` or `shield` of the file reads the task): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -489,6 +647,23 @@ export const swallowedCancellation: Rule = {
   create(ctx) {
     const outcomes = new Outcomes(ctx);
     const background = new Map<number, boolean>();
+    const neverCancelled = new Map<number, boolean>();
+    let fileWaited: Waited | null = null;
+    const classWaited = new Map<number, Waited>();
+    const waitedFile = () => (fileWaited ??= waitedTexts(ctx.file.tree.rootNode));
+    // What reads `self.<attr>` is in the class that keeps it; anything else may be read anywhere.
+    const waitedFor = (holder: SyntaxNode): Waited => {
+      const cls = /^(self|cls)\./.test(holder.text) ? enclosing(holder, 'class_definition') : null;
+      if (!cls) return waitedFile();
+      let waited = classWaited.get(cls.id);
+      if (!waited) classWaited.set(cls.id, (waited = waitedTexts(cls)));
+      return waited;
+    };
+    const cached = (cache: Map<number, boolean>, fn: SyntaxNode, test: (fn: SyntaxNode) => boolean) => {
+      let verdict = cache.get(fn.id);
+      if (verdict === undefined) cache.set(fn.id, (verdict = test(fn)));
+      return verdict;
+    };
     let trioOnly: boolean | null = null;
     return {
       except_clause(node) {
@@ -510,9 +685,15 @@ export const swallowedCancellation: Rule = {
         }
         if (awaitsTaskItCancelled(node)) return;
         if (!caught.catchAll && !(outcome & NORMAL) && returnsCompletedResult(body)) return;
-        // A task nobody waits on, ended by the handler (falling off the end, or `break`ing out of
-        // its final loop): its cancellation has nobody to reach.
-        if (!(outcome & CONTINUE) && endsTheCoroutine(node, !(outcome & NORMAL)) && onlyABackgroundTask(ctx, background)) return;
+        const fn = enclosingCoroutine(ctx);
+        // A task nobody waits on, ended by the handler (returning, falling off the end or `break`ing
+        // out of its final loop, then winding down): its cancellation has nobody to reach.
+        const leaves = !(outcome & (NORMAL | BREAK | CONTINUE));
+        if (fn && !(outcome & CONTINUE) && (leaves || endsTheCoroutine(node, !(outcome & NORMAL), true))) {
+          if (cached(background, fn, (f) => onlyABackgroundTask(ctx, f, waitedFor))) return;
+        }
+        // Waiting for a task the class cancels, in a task nobody cancels: the CancelledError is that task's.
+        if (fn && awaitsATaskTheClassCancels(node) && cached(neverCancelled, fn, (f) => ownTaskNeverCancelled(ctx, f, waitedFile()))) return;
         ctx.report({ node, messageId: 'swallowed', data: { caught: caught.text } });
       },
     };

@@ -51,6 +51,23 @@ function exportedNames(root: SyntaxNode): Set<string> {
   return names;
 }
 
+/**
+ * Functions the module docstring documents as its API with a Sphinx directive: `.. autofunction:: name`,
+ * `.. function:: name(...)` (also `py:function`, sphinxcontrib-asyncio's `cofunction`/`autocofunction`,
+ * and a dotted `pkg.mod.name`). Like `__all__`, a declared public API.
+ */
+function documentedFunctions(root: SyntaxNode): Set<string> {
+  const names = new Set<string>();
+  const first = root.namedChildren.find((c) => c.type !== 'comment');
+  const docstring = first?.type === 'expression_statement' && first.namedChildCount === 1 ? first.namedChild(0) : null;
+  if (docstring?.type !== 'string' && docstring?.type !== 'concatenated_string') return names;
+  for (const match of docstring.text.matchAll(/^\s*\.\.\s+(?:py:)?(?:auto)?(?:co)?function::\s*([\w.]+)/gm)) {
+    const dotted = match[1]!;
+    names.add(dotted.slice(dotted.lastIndexOf('.') + 1));
+  }
+  return names;
+}
+
 /** Calls that only compute a number from the timeout (`max(timeout, 1)`): looked through. */
 const ARITHMETIC = new Set(['min', 'max', 'float', 'int', 'abs', 'round']);
 
@@ -100,7 +117,7 @@ export const timeoutParameter: Rule = {
       timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
     },
     docs: {
-      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__`, a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters (a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for`).",
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters (a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for`).",
       why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
       example: [
         'import asyncio',
@@ -129,6 +146,7 @@ export const timeoutParameter: Rule = {
   },
   create(ctx) {
     let exported: Set<string> | null = null;
+    let documented: Set<string> | null = null;
     const newTimeout = versionAtLeast(ctx.settings.pythonVersion, 3, 11);
     const messageId = newTimeout === null ? 'timeoutAny' : newTimeout ? 'timeout311' : 'timeoutOld';
 
@@ -182,6 +200,7 @@ export const timeoutParameter: Rule = {
         if (bounded.length > 0 && bounded.every(isParameter)) return;
         const name = definition.childForFieldName('name')?.text ?? '?';
         if (owner?.kind === 'module' && (exported ??= exportedNames(ctx.file.tree.rootNode)).has(name)) return;
+        if (owner?.kind === 'module' && (documented ??= documentedFunctions(ctx.file.tree.rootNode)).has(name)) return;
         const param = parameterNode(definition, PARAMETER);
         if (!param) return;
         const primitive = unparenthesize(node.childForFieldName('function')!).text.replace(/\s+/g, '');

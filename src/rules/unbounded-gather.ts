@@ -20,14 +20,30 @@ interface FanOut {
   target: SyntaxNode | null;
 }
 
-/** `asyncio.create_task(f(x))` -> `f(x)`. */
+/** Names of task wrappers: `loop.create_task`, a project's own `create_task(fn, *args)`. */
+const SPAWN_NAMES = new Set(['create_task', 'ensure_future']);
+
+/**
+ * `asyncio.create_task(f(x))` -> `f(x)`; a wrapper named `create_task` / `ensure_future` that takes
+ * the coroutine (`loop.create_task(f(x))`) or the function to call (`create_task(item.close)`) ->
+ * that coroutine or function.
+ */
 function unwrapSpawn(ctx: RuleContext, node: SyntaxNode): SyntaxNode {
   const inner = unparenthesize(node);
-  if (inner.type === 'call' && SPAWNERS.has(ctx.resolveCallee(inner) ?? '')) {
-    const first = inner.childForFieldName('arguments')?.namedChildren[0];
-    if (first) return unparenthesize(first);
-  }
+  if (inner.type !== 'call') return inner;
+  const first = inner.childForFieldName('arguments')?.namedChildren[0];
+  if (!first || first.type === 'keyword_argument' || first.type === 'list_splat') return inner;
+  if (SPAWNERS.has(ctx.resolveCallee(inner) ?? '')) return unparenthesize(first);
+  const callee = dottedName(inner.childForFieldName('function'));
+  const last = callee?.slice(callee.lastIndexOf('.') + 1) ?? '';
+  const started = unparenthesize(first);
+  if (SPAWN_NAMES.has(last) && (started.type === 'call' || started.type === 'attribute' || started.type === 'identifier')) return started;
   return inner;
+}
+
+/** A coroutine started per item: a call, or a function a task wrapper calls (`create_task(item.close)`). */
+function started(body: SyntaxNode, coroutine: SyntaxNode): boolean {
+  return coroutine.type === 'call' || coroutine.id !== unparenthesize(body).id;
 }
 
 function fromComprehension(ctx: RuleContext, node: SyntaxNode): FanOut | null {
@@ -38,7 +54,7 @@ function fromComprehension(ctx: RuleContext, node: SyntaxNode): FanOut | null {
   const iterable = clauses[0]!.childForFieldName('right');
   if (!body || !iterable) return null;
   const coroutine = unwrapSpawn(ctx, body);
-  return coroutine.type === 'call' ? { iterable, coroutine, target: clauses[0]!.childForFieldName('left') } : null;
+  return started(body, coroutine) ? { iterable, coroutine, target: clauses[0]!.childForFieldName('left') } : null;
 }
 
 const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
@@ -98,7 +114,7 @@ function fanOut(ctx: RuleContext, splatted: SyntaxNode): FanOut | null {
   if (appends.length !== 1 || appends[0]!.loop.type !== 'for_statement' || appends[0]!.loop.child(0)?.type === 'async') return null;
   const iterable = appends[0]!.loop.childForFieldName('right');
   const coroutine = unwrapSpawn(ctx, appends[0]!.value);
-  return iterable && coroutine.type === 'call' ? { iterable, coroutine, target: appends[0]!.loop.childForFieldName('left') } : null;
+  return iterable && started(appends[0]!.value, coroutine) ? { iterable, coroutine, target: appends[0]!.loop.childForFieldName('left') } : null;
 }
 
 /**
@@ -167,11 +183,16 @@ function ownedBySelf(ctx: RuleContext, iterable: SyntaxNode, depth = 0): boolean
   return false;
 }
 
-/** `conn.disconnect()` for `conn` the loop's item: the item acts on itself. */
+/** `conn.disconnect()` (or `create_task(conn.disconnect)`) for `conn` the loop's item: the item acts on itself. */
 function callsOnItem(fan: FanOut): boolean {
-  if (fan.target?.type !== 'identifier' || fan.coroutine.type !== 'call') return false;
-  const method = methodCall(fan.coroutine);
-  const receiver = method ? dottedName(method.receiver) : null;
+  if (fan.target?.type !== 'identifier') return false;
+  let receiver: string | null = null;
+  if (fan.coroutine.type === 'call') {
+    const method = methodCall(fan.coroutine);
+    receiver = method ? dottedName(method.receiver) : null;
+  } else if (fan.coroutine.type === 'attribute') {
+    receiver = dottedName(fan.coroutine.childForFieldName('object'));
+  }
   return receiver !== null && receiver !== undefined && receiver.split('.')[0] === fan.target.text;
 }
 
@@ -230,6 +251,38 @@ function inOwnExecutor(coroutine: SyntaxNode): boolean {
   return method?.method === 'run_in_executor' && executor !== undefined && executor.type !== 'none';
 }
 
+/**
+ * `discover(disco, item.jid, recurse=False)` inside `discover` itself, under `if recurse:`: a walk
+ * one level into the children of the node the function just looked at, with the recursion switched
+ * off by the very flag that guards the fan-out. What it visits is the structure's own direct
+ * children, not a stream of inputs.
+ */
+function oneLevelRecursion(ctx: RuleContext, coroutine: SyntaxNode, gather: SyntaxNode): boolean {
+  if (coroutine.type !== 'call') return false;
+  const scope = ctx.scope();
+  if (scope.kind !== 'async-def') return false;
+  const name = scope.node.childForFieldName('name')?.text;
+  const callee = coroutine.childForFieldName('function');
+  if (!name || !callee) return false;
+  if (callee.type === 'identifier') {
+    if (callee.text !== name) return false;
+    const found = ctx.lookup(name);
+    if (!found || !found.bindings.some((b) => b.definition?.id === scope.node.id)) return false;
+  } else if (dottedName(callee) !== `self.${name}` && dottedName(callee) !== `cls.${name}`) {
+    return false;
+  }
+  const switchedOff = (coroutine.childForFieldName('arguments')?.namedChildren ?? [])
+    .filter((a) => a.type === 'keyword_argument' && a.childForFieldName('value')?.type === 'false')
+    .map((a) => a.childForFieldName('name')?.text);
+  if (switchedOff.length === 0) return false;
+  for (let node = gather.parent; node && node.id !== scope.node.id; node = node.parent) {
+    if (node.type !== 'if_statement') continue;
+    const condition = node.childForFieldName('condition');
+    if (condition && unparenthesize(condition).type === 'identifier' && switchedOff.includes(unparenthesize(condition).text)) return true;
+  }
+  return false;
+}
+
 function calleeLabel(coroutine: SyntaxNode): string {
   const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
   const text = (callee?.text ?? coroutine.text).replace(/\s+/g, '');
@@ -249,7 +302,7 @@ export const unboundedGather: Rule = {
       unbounded: '`asyncio.gather` starts `{callee}()` for every item of `{input}` at once, and nothing bounds how many run together',
     },
     docs: {
-      what: "Flags `asyncio.gather(*(f(x) for x in xs))`, `gather(*[f(x) for x in xs])`, `gather(*map(f, xs))` and `gather(*tasks)` where `tasks` is built by such a comprehension or by `tasks.append(f(x))` in a `for` loop, when `xs` is an input of unknown size (a parameter, an attribute, a local computed by a call) and nothing bounds the concurrency. Not flagged: a literal, a slice (`xs[:10]`), `range(...)`, a batch of an outer loop (or a name saying `batch` / `chunk` / `page`), a function that mentions a semaphore or limiter, and a callee of the same file that acquires a semaphore, lock or limiter (`async with sem:`) or mentions one, and a method of each item over what the object already holds (`gather(*(conn.close() for conn in self._connections))`, also over `self.x.values()` or a local bound only to such attributes or `chain(...)` of them): closing, waiting on or messaging resources that exist opens nothing new, and their number is what exists. A call that takes the item as an argument (`self.execute_command(slot)` over caller-supplied `slots`) is still flagged. A callee defined elsewhere (`session.get`, an imported function) is flagged: the finding is advice (info), to be dismissed where the input is known to be small.",
+      what: "Flags `asyncio.gather(*(f(x) for x in xs))`, `gather(*[f(x) for x in xs])`, `gather(*map(f, xs))` and `gather(*tasks)` where `tasks` is built by such a comprehension or by `tasks.append(f(x))` in a `for` loop, when `xs` is an input of unknown size (a parameter, an attribute, a local computed by a call) and nothing bounds the concurrency. Not flagged: a literal, a slice (`xs[:10]`), `range(...)`, a batch of an outer loop (or a name saying `batch` / `chunk` / `page`), a function that mentions a semaphore or limiter, and a callee of the same file that acquires a semaphore, lock or limiter (`async with sem:`) or mentions one, and a method of each item over what the object already holds (`gather(*(conn.close() for conn in self._connections))`, also over `self.x.values()` or a local bound only to such attributes or `chain(...)` of them): closing, waiting on or messaging resources that exist opens nothing new, and their number is what exists; the same through a task wrapper named `create_task` / `ensure_future` (`create_task(item.close)` appended per held item). Nor is a one-level walk into a structure: the enclosing function calling itself per child with the flag that guards the fan-out switched off (`if recurse: gather(*(discover(c, recurse=False) for c in node.children))`). A call that takes the item as an argument (`self.execute_command(slot)` over caller-supplied `slots`) is still flagged. A callee defined elsewhere (`session.get`, an imported function) is flagged: the finding is advice (info), to be dismissed where the input is known to be small.",
       why: 'gather starts every coroutine at once. With ten items that is the point; with the ten thousand rows a query returned it opens ten thousand connections or requests together: the remote side rate-limits or refuses them, connection pools time out waiting (httpx raises `PoolTimeout`), file descriptors run out, and memory holds every response at the same time. A semaphore keeps the same code concurrent but bounded.',
       example: [
         'import asyncio',
@@ -293,6 +346,7 @@ export const unboundedGather: Rule = {
           // Closing, waiting on or messaging what the object already holds (its connections, its
           // configured servers): nothing new is opened, and the count is what exists.
           if (callsOnItem(fan) && ownedBySelf(ctx, fan.iterable)) continue;
+          if (oneLevelRecursion(ctx, fan.coroutine, node)) continue;
           const definitions = definitionsOf(ctx, fan.coroutine);
           if (definitions?.some(bounded) || inOwnExecutor(fan.coroutine)) continue;
           ctx.report({ node, messageId: 'unbounded', data: { callee: calleeLabel(fan.coroutine), input } });
