@@ -25,7 +25,9 @@ const RUFF_IMPLEMENTS = new Set([
   'ASYNC221', 'ASYNC222', 'ASYNC230', 'ASYNC240', 'ASYNC250', 'ASYNC251', 'RUF006', 'RUF029', 'PLE1142', 'PLE1700', 'F704',
 ]);
 
-const { roots, files, missing } = loadCorpus();
+// CORPUS=held-out: the packages kept out of the tuning (bench/corpus.mjs), written to heldout-*.
+const HELD_OUT = process.env.CORPUS === 'held-out';
+const { roots, files, missing } = loadCorpus({ heldOut: HELD_OUT });
 const isTest = pathFilter(DEFAULT_SETTINGS).isTest;
 
 // ---- asyncguard, as a whole-file check with the App's defaults (off rules stay off), and again
@@ -111,7 +113,8 @@ const summary = {
   findings: { asyncguard: ours.length, posted: posted.length, byRule: Object.fromEntries(RULES.map((r) => [r.meta.id, posted.filter((f) => f.ruleId === r.meta.id).length])) },
   agreement,
 };
-writeFileSync(join(here, 'results', 'ruff-agreement.json'), `${JSON.stringify(summary, null, 2)}\n`);
-writeFileSync(join(here, 'results', 'precision-sample.md'), md.join('\n'));
+const prefix = HELD_OUT ? 'heldout-' : '';
+writeFileSync(join(here, 'results', `${prefix}ruff-agreement.json`), `${JSON.stringify(summary, null, 2)}\n`);
+writeFileSync(join(here, 'results', `${prefix}precision-sample.md`), md.join('\n'));
 console.log(JSON.stringify({ ...summary, agreement: agreement.map(({ onlyAsyncguard, onlyRuff, ...rest }) => rest) }, null, 2));
-console.log(`sample: ${sample.length} findings -> bench/results/precision-sample.md`);
+console.log(`sample: ${sample.length} findings -> bench/results/${prefix}precision-sample.md`);

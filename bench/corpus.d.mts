@@ -14,4 +14,5 @@ export const DEBIAN_PACKAGES: string[];
 export function debianRoots(packages?: string[]): { roots: CorpusRoot[]; missing: string[] };
 export function stdlibAsyncioRoot(): CorpusRoot;
 export function corpusFiles(roots: CorpusRoot[]): CorpusFile[];
-export function loadCorpus(): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
+export const HELD_OUT_PACKAGES: string[];
+export function loadCorpus(options?: { heldOut?: boolean }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
