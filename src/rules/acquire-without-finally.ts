@@ -1,10 +1,9 @@
 import type { SyntaxNode } from '../python/parser.js';
 import { walkBelow } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import { ASYNCIO_CONDITION, ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, methodCall, typeOf, unparenthesize } from './util.js';
+import { ASYNCIO_CONDITION, ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, methodCall, NESTED_SCOPES, typeOf, unparenthesize } from './util.js';
 
 const ASYNCIO_PRIMITIVES = new Set([ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, ASYNCIO_CONDITION]);
-const NESTED_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 /** Clauses whose statement is the try / if around them. */
 const CLAUSES = new Set(['except_clause', 'except_group_clause', 'else_clause', 'elif_clause', 'finally_clause']);
 

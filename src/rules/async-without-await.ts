@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { isGenerator } from './util.js';
+import { isGenerator, isStub } from './util.js';
 
 /**
  * True when the function's own body awaits or uses `async for` / `async with` / an asynchronous
@@ -24,24 +24,6 @@ function usesAsyncFeatures(definition: SyntaxNode): boolean {
   return false;
 }
 
-/** `...`, `pass`, a docstring, `raise NotImplementedError[(...)]`: a body that only fixes a signature. */
-function isStub(definition: SyntaxNode): boolean {
-  const body = definition.childForFieldName('body');
-  if (!body) return true;
-  return body.namedChildren.every((statement) => {
-    if (statement.type === 'comment' || statement.type === 'pass_statement') return true;
-    if (statement.type === 'expression_statement') {
-      const expressions = statement.namedChildren;
-      return expressions.length === 1 && (expressions[0]!.type === 'ellipsis' || expressions[0]!.type === 'string');
-    }
-    if (statement.type === 'raise_statement') {
-      let raised = statement.namedChildren[0];
-      if (raised?.type === 'call') raised = raised.childForFieldName('function') ?? undefined;
-      return raised?.text === 'NotImplementedError';
-    }
-    return false;
-  });
-}
 
 const PARAMETER_PARENTS = new Set(['parameters', 'lambda_parameters', 'default_parameter', 'typed_parameter', 'typed_default_parameter', 'list_splat_pattern', 'dictionary_splat_pattern']);
 

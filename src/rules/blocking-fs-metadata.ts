@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { calleeText, keywordArgument, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
+import { calleeText, keywordArgument, methodCall, NESTED_SCOPES, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
 
 /**
  * `os` / `os.path` functions that ask the filesystem (a `stat`, a directory read, a metadata write).
@@ -97,7 +97,6 @@ const SOCKET_BINDERS: Record<string, { keyword: string; position: number | null 
   create_datagram_endpoint: { keyword: 'local_addr', position: null },
 };
 
-const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
 
 /** An expression's text, whitespace collapsed, `str(x)` / `os.fspath(x)` / `(x)` unwrapped. */
 function pathKey(expression: SyntaxNode): string {
@@ -137,7 +136,7 @@ function socketPaths(definition: SyntaxNode): Set<string> {
         if (argument) out.add(pathKey(argument));
       }
     }
-    for (const child of node.namedChildren) if (!NESTED.has(child.type)) visit(child);
+    for (const child of node.namedChildren) if (!NESTED_SCOPES.has(child.type)) visit(child);
   };
   visit(body);
   return out;

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { TASK_GROUP, typeOf } from './util.js';
+import { NESTED_SCOPES, TASK_GROUP, typeOf } from './util.js';
 
 /** The TaskGroup an `async with` item enters. */
 export interface EnteredTaskGroup {
@@ -10,7 +10,6 @@ export interface EnteredTaskGroup {
   name: string | null;
 }
 
-const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 
 /** True for `async with` / `async for`. */
 export function isAsyncStatement(node: SyntaxNode): boolean {
@@ -114,7 +113,7 @@ export const controlFlowInTaskgroup: Rule = {
       if (!ctx.inAsyncCode()) return;
       let child = node;
       let loop: SyntaxNode | null = null;
-      for (let parent = node.parent; parent && !SCOPES.has(parent.type); child = parent, parent = parent.parent) {
+      for (let parent = node.parent; parent && !NESTED_SCOPES.has(parent.type); child = parent, parent = parent.parent) {
         if (LOOPS.has(parent.type) && child.type === 'block' && parent.childForFieldName('body')?.id === child.id) {
           // `break` / `continue` leave this loop only; a `return` still leaves everything around it.
           if (jump !== 'return') return;

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, methodCall, unparenthesize } from './util.js';
+import { dottedName, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression', 'dictionary_comprehension']);
 const EXCEPTION_CLASSES = new Set(['builtins.Exception', 'builtins.BaseException']);
@@ -289,8 +289,8 @@ function appendsInterrupted(ctx: RuleContext, scope: SyntaxNode, name: string, b
     const item = call.childForFieldName('arguments')?.namedChildren[0];
     if (item?.type !== 'identifier') return false;
     let loop = call.parent;
-    while (loop && loop.type !== 'for_statement' && loop.type !== 'while_statement' && !SCOPES.has(loop.type)) loop = loop.parent;
-    if (!loop || SCOPES.has(loop.type)) return false;
+    while (loop && loop.type !== 'for_statement' && loop.type !== 'while_statement' && !NESTED_SCOPES.has(loop.type)) loop = loop.parent;
+    if (!loop || NESTED_SCOPES.has(loop.type)) return false;
     return (
       callsIn(loop, (c) => {
         const method = methodCall(c);
@@ -303,12 +303,12 @@ function appendsInterrupted(ctx: RuleContext, scope: SyntaxNode, name: string, b
 /** Calls under `root` (not in nested defs, lambdas or classes) that `test` accepts. */
 function callsIn(root: SyntaxNode, test: (call: SyntaxNode) => boolean): SyntaxNode[] {
   const found: SyntaxNode[] = [];
-  const start = SCOPES.has(root.type) ? root.childForFieldName('body') : root;
+  const start = NESTED_SCOPES.has(root.type) ? root.childForFieldName('body') : root;
   const stack = start ? [start] : [];
   while (stack.length) {
     const node = stack.pop()!;
     if (node.type === 'call' && test(node)) found.push(node);
-    if (SCOPES.has(node.type)) continue;
+    if (NESTED_SCOPES.has(node.type)) continue;
     for (const child of node.namedChildren) stack.push(child);
   }
   return found;
@@ -321,8 +321,8 @@ function callsIn(root: SyntaxNode, test: (call: SyntaxNode) => boolean): SyntaxN
  */
 function reraisesAfter(statement: SyntaxNode): boolean {
   let clause: SyntaxNode | null = statement.parent;
-  while (clause && clause.type !== 'except_clause' && clause.type !== 'except_group_clause' && !SCOPES.has(clause.type)) clause = clause.parent;
-  if (!clause || SCOPES.has(clause.type)) return false;
+  while (clause && clause.type !== 'except_clause' && clause.type !== 'except_group_clause' && !NESTED_SCOPES.has(clause.type)) clause = clause.parent;
+  if (!clause || NESTED_SCOPES.has(clause.type)) return false;
   const value = clause.childForFieldName('value');
   const alias = value?.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0)?.text : undefined;
   const stack = [...clause.namedChildren];
@@ -332,7 +332,7 @@ function reraisesAfter(statement: SyntaxNode): boolean {
       const raised = node.namedChild(0);
       if (!raised || (alias !== undefined && raised.type === 'identifier' && raised.text === alias)) return true;
     }
-    if (SCOPES.has(node.type)) continue;
+    if (NESTED_SCOPES.has(node.type)) continue;
     stack.push(...node.namedChildren);
   }
   return false;
@@ -399,7 +399,6 @@ function gathersTeardown(ctx: RuleContext, gather: SyntaxNode): boolean {
   });
 }
 
-const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 /** What a task or future answers about its own failure (`cancelled()` alone does not read it). */
 const OUTCOME = new Set(['exception', 'result']);
 
@@ -435,7 +434,7 @@ function loopsAfter(root: SyntaxNode, name: string, after: number): { loop: Synt
         found.push({ loop: node.type === 'for_in_clause' ? node.parent ?? node : node, target: left.text });
       }
     }
-    if (SCOPES.has(node.type)) continue;
+    if (NESTED_SCOPES.has(node.type)) continue;
     for (const child of node.namedChildren) stack.push(child);
   }
   return found;

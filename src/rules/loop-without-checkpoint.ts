@@ -1,32 +1,11 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { methodCall, positionalArguments, statementCall, unparenthesize } from './util.js';
+import { methodCall, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
 
-const NESTED_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 
 /** Calls that never return normally: they raise (SystemExit) or end the process. */
 const NEVER_RETURN = new Set(['sys.exit', 'os._exit', 'builtins.exit', 'builtins.quit', 'os.abort']);
 
-/**
- * True when `node` contains a point where the task can be suspended: `await`, `async for`,
- * `async with`, or `yield` (an async generator hands control to its consumer). Nested functions,
- * lambdas and classes do not count: they run some other time. Short-circuits and conditional
- * expressions count too: the analysis leans towards silence.
- */
-function suspends(node: SyntaxNode | null): boolean {
-  if (!node) return false;
-  const cursor = node.walk();
-  for (;;) {
-    const type = cursor.nodeType;
-    if (type === 'await' || type === 'yield') return true;
-    if ((type === 'with_statement' || type === 'for_statement') && cursor.currentNode.child(0)?.type === 'async') return true;
-    if (!NESTED_SCOPES.has(type) && cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return false;
-    }
-  }
-}
 
 /**
  * The ways a piece of code can end *without having suspended*, for the loop being checked: by

@@ -1,18 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import {
-  ASYNCIO_CONDITION,
-  ASYNCIO_EVENT,
-  ASYNCIO_LOCK,
-  ASYNCIO_QUEUE,
-  ASYNCIO_SEMAPHORE,
-  dottedName,
-  methodCall,
-  typeOf,
-  unparenthesize,
-} from './util.js';
+import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_SEMAPHORE, dottedName, methodCall, NESTED_SCOPES, shorten, typeOf, unparenthesize } from './util.js';
 
-const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
 /**
@@ -143,7 +132,7 @@ function scan(ctx: RuleContext, roots: SyntaxNode[], loopNames: ReadonlySet<stri
           else result.awaits.push({ node: item, call, kind: kindOf(ctx, call, loopNames) });
         }
       }
-      if (!SCOPES.has(type) && cursor.gotoFirstChild()) continue;
+      if (!NESTED_SCOPES.has(type) && cursor.gotoFirstChild()) continue;
       let done = false;
       for (;;) {
         if (cursor.gotoNextSibling()) break;
@@ -188,7 +177,7 @@ function nodesOf(roots: SyntaxNode[], types: ReadonlySet<string>): SyntaxNode[] 
   while (stack.length) {
     const node = stack.pop()!;
     if (types.has(node.type)) found.push(node);
-    if (SCOPES.has(node.type)) continue;
+    if (NESTED_SCOPES.has(node.type)) continue;
     for (let i = node.namedChildCount - 1; i >= 0; i--) stack.push(node.namedChild(i)!);
   }
   return found;
@@ -355,10 +344,6 @@ function tiny(iterable: SyntaxNode): boolean {
   return false;
 }
 
-function shorten(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 50 ? `${flat.slice(0, 47)}...` : flat;
-}
 
 function atLeast311(version: string | null): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');
@@ -430,7 +415,7 @@ export const sequentialAwaitInLoop: Rule = {
     }
 
     function report(found: { node: SyntaxNode; call: SyntaxNode }, messageId: 'loop' | 'comprehension'): void {
-      ctx.report({ node: found.node, messageId, data: { call: shorten(found.call.text), instead: instead() } });
+      ctx.report({ node: found.node, messageId, data: { call: shorten(found.call.text, 50), instead: instead() } });
     }
 
     return {

@@ -1,13 +1,12 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, unparenthesize } from './util.js';
+import { calleeIn, calleeText, NESTED_SCOPES, unparenthesize } from './util.js';
 
 /** Async HTTP clients that own a connection pool. */
 export const ASYNC_CLIENT_CLASSES = new Set(['aiohttp.ClientSession', 'aiohttp.client.ClientSession', 'httpx.AsyncClient']);
 
 const LOOPS = new Set(['for_statement', 'while_statement']);
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
-const NESTED_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 const CLOSERS = new Set(['close', 'aclose']);
 
 /**

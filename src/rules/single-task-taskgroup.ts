@@ -1,29 +1,10 @@
 import type { SyntaxNode } from '../python/parser.js';
 import { identifiersNamed, isAsyncStatement, taskGroupsOf } from './control-flow-in-taskgroup.js';
 import type { Rule } from './types.js';
-import { methodCall } from './util.js';
+import { methodCall, shorten, suspends } from './util.js';
 
-const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 
-/** True when `node` (outside nested functions) awaits, iterates or enters asynchronously, or yields. */
-function suspends(node: SyntaxNode): boolean {
-  const cursor = node.walk();
-  for (;;) {
-    const type = cursor.nodeType;
-    if (type === 'await' || type === 'yield') return true;
-    if ((type === 'with_statement' || type === 'for_statement' || type === 'for_in_clause') && isAsyncStatement(cursor.currentNode)) return true;
-    if (!SCOPES.has(type) && cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return false;
-    }
-  }
-}
 
-function shorten(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 60 ? `${flat.slice(0, 57)}...` : flat;
-}
 
 export const singleTaskTaskgroup: Rule = {
   meta: {

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, statementCall, unparenthesize } from './util.js';
+import { dottedName, NESTED_SCOPES, statementCall, suspends, unparenthesize } from './util.js';
 
 /** Exception types whose handler also catches the task's cancellation. */
 const CATCHES_CANCELLATION = new Set(['asyncio.CancelledError', 'builtins.BaseException']);
@@ -323,7 +323,7 @@ function endsTheCoroutine(clause: SyntaxNode, loopExit = false, windDown = false
 
 /** Whether a statement contains a loop (nested defs aside). */
 function hasLoop(statement: SyntaxNode): boolean {
-  if (OWN_SCOPES.has(statement.type) || statement.type === 'decorated_definition') return false;
+  if (NESTED_SCOPES.has(statement.type) || statement.type === 'decorated_definition') return false;
   if (statement.type === 'for_statement' || statement.type === 'while_statement') return true;
   return statement.namedChildren.some(hasLoop);
 }
@@ -335,29 +335,7 @@ function isCleanupAwait(statement: SyntaxNode): boolean {
   return statement.type === 'expression_statement' && CLEANUP.test(statement.text.replace(/\s+/g, ' ').trim());
 }
 
-const SUSPENDING = new Set(['await']);
-const OWN_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 
-/**
- * Whether the `try` body can suspend (an `await`, `async for`, `async with`, nested defs aside).
- * Cancellation is delivered at a suspension point: a body that never suspends cannot receive the
- * task's own cancellation (asgiref re-raising a stored exception in `try: raise exc`).
- */
-function bodySuspends(clause: SyntaxNode): boolean {
-  const body = clause.parent?.childForFieldName('body');
-  if (!body) return true;
-  const cursor = body.walk();
-  for (;;) {
-    const type = cursor.nodeType;
-    if (SUSPENDING.has(type)) return true;
-    if ((type === 'for_statement' || type === 'with_statement') && cursor.currentNode.child(0)?.type === 'async') return true;
-    if (!OWN_SCOPES.has(type) && cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return false;
-    }
-  }
-}
 
 /**
  * `except BaseException as e: if type(e) in RETRYABLE: ... else: raise`: a retry filter on the
@@ -671,7 +649,9 @@ export const swallowedCancellation: Rule = {
         const caught = cancellationCaught(ctx, node);
         if (!caught) return;
         if (caughtEarlier(ctx, node)) return;
-        if (!bodySuspends(node)) return;
+        // Cancellation is delivered at a suspension point: a `try` body that cannot suspend cannot
+        // receive the task's own (asgiref re-raising a stored exception in `try: raise exc`).
+        if (!suspends(node.parent?.childForFieldName('body') ?? null, { yields: false })) return;
         if (caught.catchAll && (trioOnly ??= importsTrioNotAsyncio(ctx))) return;
         const body = node.namedChildren.find((c) => c.type === 'block') ?? null;
         const outcome = outcomes.block(body);

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeText, inferWith, keywordArgument, methodCall, unparenthesize } from './util.js';
+import { calleeText, inferWith, keywordArgument, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
 
 /** What a value is, in this rule's vocabulary. */
 type Db =
@@ -197,7 +197,6 @@ function boundLocally(ctx: RuleContext, name: string): boolean {
   return found !== null && found.scope.node.id === ctx.scope().node.id && found.bindings.some((b) => b.kind !== 'param');
 }
 
-const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
 
 /** True when `name` is used as a client in `body` (not in nested defs): `name.m`, `name(...)`, `with name`. */
 function usedAsClient(body: SyntaxNode, name: string): boolean {
@@ -210,7 +209,7 @@ function usedAsClient(body: SyntaxNode, name: string): boolean {
       if (parent?.type === 'call' && parent.childForFieldName('function')?.id === node.id) return true;
       if (parent?.type === 'with_item' || (parent?.type === 'as_pattern' && parent.parent?.type === 'with_item' && parent.namedChild(0)?.id === node.id)) return true;
     }
-    if (!NESTED.has(cursor.nodeType) && cursor.gotoFirstChild()) continue;
+    if (!NESTED_SCOPES.has(cursor.nodeType) && cursor.gotoFirstChild()) continue;
     for (;;) {
       if (cursor.gotoNextSibling()) break;
       if (!cursor.gotoParent()) return false;

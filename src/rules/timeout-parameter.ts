@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { keywordArgument, positionalArguments, unparenthesize } from './util.js';
+import { isStub, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
 
 /** asyncio's own ways to bound a wait: what a caller can apply just as well. */
 const TIMEOUT_PRIMITIVES = new Set([
@@ -26,17 +26,6 @@ function parameterNode(definition: SyntaxNode, name: string): SyntaxNode | null 
   return null;
 }
 
-/** A body that is only a docstring, `...`, `pass` or `raise NotImplementedError`: a stub. */
-function isStub(definition: SyntaxNode): boolean {
-  const body = (definition.childForFieldName('body')?.namedChildren ?? []).filter((s) => s.type !== 'comment');
-  return body.every((s) => {
-    if (s.type === 'pass_statement') return true;
-    if (s.type === 'raise_statement') return /^raise\s+NotImplementedError\b/.test(s.text);
-    if (s.type !== 'expression_statement' || s.namedChildCount !== 1) return false;
-    const only = s.namedChild(0)!.type;
-    return only === 'ellipsis' || only === 'string' || only === 'concatenated_string';
-  });
-}
 
 /** Names a module lists in `__all__ = [...]` / `(...)` (its declared public API). */
 function exportedNames(root: SyntaxNode): Set<string> {
@@ -78,7 +67,6 @@ function versionAtLeast(version: string | null, major: number, minor: number): b
   return a > major || (a === major && b >= minor);
 }
 
-const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
 
 /**
  * What the primitive bounds: the awaitable handed to `wait_for(aw, ...)`, or what the body of
@@ -95,7 +83,7 @@ function boundedAwaitables(call: SyntaxNode, callee: string): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   const visit = (node: SyntaxNode) => {
     if (node.type === 'await' && node.namedChild(0)) out.push(node.namedChild(0)!);
-    for (const child of node.namedChildren) if (!NESTED.has(child.type)) visit(child);
+    for (const child of node.namedChildren) if (!NESTED_SCOPES.has(child.type)) visit(child);
   };
   const body = statement.childForFieldName('body');
   if (body) visit(body);

@@ -1,5 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
+import { suspends } from './util.js';
 
 /** Context managers that cancel the task when a deadline passes (asyncio, and the async-timeout package). */
 const TIMEOUTS: Record<string, string> = {
@@ -11,26 +12,7 @@ const TIMEOUTS: Record<string, string> = {
   'async_timeout.timeout_at': 'async_timeout.timeout_at',
 };
 
-const NESTED_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 
-/**
- * True when `node` contains a point where the task can be suspended: `await`, `async for`,
- * `async with`, or `yield` (an async generator hands control to its consumer, whose awaits then run
- * inside the scope). Nested functions, lambdas and classes do not count: they run some other time.
- */
-function suspends(node: SyntaxNode): boolean {
-  const cursor = node.walk();
-  for (;;) {
-    const type = cursor.nodeType;
-    if (type === 'await' || type === 'yield') return true;
-    if ((type === 'with_statement' || type === 'for_statement') && cursor.currentNode.child(0)?.type === 'async') return true;
-    if (!NESTED_SCOPES.has(type) && cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return false;
-    }
-  }
-}
 
 /** The timeout an `async with` item opens (`asyncio.timeout`, ...), through the imports; else null. */
 function timeoutOf(ctx: RuleContext, item: SyntaxNode): string | null {

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, methodCall, unparenthesize } from './util.js';
+import { dottedName, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'generator_expression']);
 const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future', 'asyncio.Task']);
@@ -57,7 +57,6 @@ function fromComprehension(ctx: RuleContext, node: SyntaxNode): FanOut | null {
   return started(body, coroutine) ? { iterable, coroutine, target: clauses[0]!.childForFieldName('left') } : null;
 }
 
-const SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
 
 /** Statements `name.append(x)` in for loops of `scope` (not in nested functions). */
 function appendLoops(scope: SyntaxNode, name: string): { loop: SyntaxNode; value: SyntaxNode }[] {
@@ -71,13 +70,13 @@ function appendLoops(scope: SyntaxNode, name: string): { loop: SyntaxNode; value
       const method = methodCall(call);
       if (method && method.method === 'append' && method.receiver.type === 'identifier' && method.receiver.text === name) {
         let loop = call.parent;
-        while (loop && loop.type !== 'for_statement' && !SCOPES.has(loop.type)) loop = loop.parent;
+        while (loop && loop.type !== 'for_statement' && !NESTED_SCOPES.has(loop.type)) loop = loop.parent;
         const value = call.childForFieldName('arguments')?.namedChildren[0];
         if (loop?.type === 'for_statement' && value) found.push({ loop, value });
         else found.push({ loop: call, value: call });
       }
     }
-    if (!SCOPES.has(cursor.nodeType) && cursor.gotoFirstChild()) continue;
+    if (!NESTED_SCOPES.has(cursor.nodeType) && cursor.gotoFirstChild()) continue;
     for (;;) {
       if (cursor.gotoNextSibling()) break;
       if (!cursor.gotoParent()) return found;

@@ -285,7 +285,8 @@ export function preservesCoroutine(decorators: readonly string[] | undefined): b
   return (decorators ?? []).every((d) => COROUTINE_PRESERVING.has(d));
 }
 
-const NESTED_SCOPES = new Set(['function_definition', 'lambda', 'class_definition']);
+/** Node types whose bodies run some other time than the code around them. */
+export const NESTED_SCOPES: ReadonlySet<string> = new Set(['function_definition', 'lambda', 'class_definition']);
 
 /** True when a function's own body (not a nested def) contains `yield`: an (async) generator. */
 export function isGenerator(definition: SyntaxNode): boolean {
@@ -301,6 +302,48 @@ export function isGenerator(definition: SyntaxNode): boolean {
       if (!cursor.gotoParent()) return false;
     }
   }
+}
+
+/**
+ * True when `node` (outside nested defs, lambdas and classes, which run some other time) has a
+ * point where the task can be suspended: `await`, `async for` / `async with` (in comprehensions
+ * too), and, unless `yields` is false, `yield` (an async generator hands control to its consumer).
+ */
+export function suspends(node: SyntaxNode | null, { yields = true }: { yields?: boolean } = {}): boolean {
+  if (!node) return false;
+  const cursor = node.walk();
+  for (;;) {
+    const type = cursor.nodeType;
+    if (type === 'await' || (yields && type === 'yield')) return true;
+    if ((type === 'with_statement' || type === 'for_statement' || type === 'for_in_clause') && cursor.currentNode.child(0)?.type === 'async') return true;
+    if (!NESTED_SCOPES.has(type) && cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return false;
+    }
+  }
+}
+
+/** A body that only fixes a signature: a docstring, `...`, `pass`, `raise NotImplementedError[(...)]`. */
+export function isStub(definition: SyntaxNode): boolean {
+  const body = (definition.childForFieldName('body')?.namedChildren ?? []).filter((s) => s.type !== 'comment');
+  return body.every((statement) => {
+    if (statement.type === 'pass_statement') return true;
+    if (statement.type === 'raise_statement') {
+      let raised = statement.namedChildren[0];
+      if (raised?.type === 'call') raised = raised.childForFieldName('function') ?? undefined;
+      return raised?.text === 'NotImplementedError';
+    }
+    if (statement.type !== 'expression_statement' || statement.namedChildCount !== 1) return false;
+    const only = statement.namedChild(0)!.type;
+    return only === 'ellipsis' || only === 'string' || only === 'concatenated_string';
+  });
+}
+
+/** Code for a message: whitespace collapsed, cut to `max` characters with an ellipsis. */
+export function shorten(text: string, max = 60): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }
 
 /** How often each identifier occurs in `node`'s subtree (nested functions included). */
