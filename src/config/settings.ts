@@ -1,4 +1,5 @@
 import picomatch from 'picomatch';
+import type { CommentOn } from '../findings/select.js';
 import { findRule, RULES, suggestRules } from '../rules/registry.js';
 import type { Rule, RuleFamily, RuleSettings, Severity } from '../rules/types.js';
 import { configSchema, type ConfigFile } from './schema.js';
@@ -6,7 +7,7 @@ import { configSchema, type ConfigFile } from './schema.js';
 /** What one review runs with: the defaults, or a repository's `.github/asyncguard.yml`. */
 export interface ReviewSettings {
   /** Which added lines may carry review comments (`none`: annotations only). */
-  commentOn: 'added' | 'diff_context' | 'none';
+  commentOn: CommentOn;
   maxComments: number;
   /** The lowest severity that fails the check run; `never` never fails it. */
   failOn: 'error' | 'warning' | 'info' | 'never';
@@ -26,6 +27,7 @@ export const DEFAULT_TEST_PATHS = ['**/tests/**', '**/test/**', '**/test_*.py', 
 
 export const DEFAULT_SETTINGS: ReviewSettings = {
   commentOn: 'added',
+  // GitHub lets one review carry many comments, but a wall of them buries the PR: we cap it.
   maxComments: 25,
   failOn: 'error',
   severities: {},

@@ -1,3 +1,4 @@
+import type { ReviewSettings } from '../config/settings.js';
 import { findRule } from '../rules/registry.js';
 import type { Finding } from '../rules/types.js';
 
@@ -16,7 +17,7 @@ export function applyTestPolicy<T extends Finding>(findings: readonly T[], isTes
 }
 
 /** Whether any finding reaches `failOn` (the check run fails, the CLI exits 1). */
-export function reachesFailOn(findings: readonly Pick<Finding, 'severity'>[], failOn: 'error' | 'warning' | 'info' | 'never'): boolean {
+export function reachesFailOn(findings: readonly Pick<Finding, 'severity'>[], failOn: ReviewSettings['failOn']): boolean {
   if (failOn === 'never') return false;
   return findings.some((finding) => RANK[finding.severity] >= RANK[failOn]);
 }

@@ -279,13 +279,14 @@ export function renderRuleIndex(rules: readonly Rule[]): string {
   ].join('\n');
 }
 
-export function renderRuleTable(rules: readonly Rule[]): string {
+/** The rule table; each slug links to `link(rule)` (the page next to it in docs/rules by default). */
+export function renderRuleTable(rules: readonly Rule[], link: (rule: Rule) => string = (rule) => `${rule.meta.slug}.md`): string {
   return [
     '| id | slug | aliases | severity | title |',
     '| --- | --- | --- | --- | --- |',
     ...rules.map(
-      ({ meta }) =>
-        `| ${meta.id} | [${meta.slug}](${meta.slug}.md) | ${meta.aliases.join(', ') || '-'} | ${meta.severity} | ${meta.title} |`,
+      (rule) =>
+        `| ${rule.meta.id} | [${rule.meta.slug}](${link(rule)}) | ${rule.meta.aliases.join(', ') || '-'} | ${rule.meta.severity} | ${rule.meta.title.replace(/\|/g, '\\|')} |`,
     ),
   ].join('\n');
 }
@@ -326,12 +327,8 @@ export function renderHelpReply(rules: readonly Rule[]): string {
     '',
     `**Rules** (${rules.length})`,
     '',
-    '| id | slug | aliases | severity | title |',
-    '| --- | --- | --- | --- | --- |',
-    ...rules.map(
-      (rule) =>
-        `| ${rule.meta.id} | [${rule.meta.slug}](${ruleDocsUrl(rule)}) | ${rule.meta.aliases.join(', ') || '-'} | ${rule.meta.severity} | ${rule.meta.title.replace(/\|/g, '\\|')} |`,
-    ),
+    // In a comment, relative links would point into the pull request: link the published pages.
+    renderRuleTable(rules, ruleDocsUrl),
   ];
   return truncate(lines.join('\n'), COMMENT_BODY_MAX_CHARS);
 }

@@ -1,9 +1,6 @@
 import { isCommentable, type FileDiff } from '../diff/patch.js';
 import type { FingerprintedFinding } from './fingerprint.js';
 
-/** GitHub lets one review carry many comments, but a wall of them buries the PR: we cap it. */
-export const DEFAULT_MAX_COMMENTS = 25;
-
 export type CommentOn = 'added' | 'diff_context' | 'none';
 
 export interface SelectionOptions {

@@ -4,8 +4,6 @@ import { respond } from '../commands/respond.js';
 import { commandConversation, type CommandComment } from '../github/conversation.js';
 import type { ReviewScheduler } from './scheduler.js';
 
-export const COMMENT_COMMAND_EVENTS = ['issue_comment.created', 'pull_request_review_comment.created'] as const;
-
 interface CommentLike {
   id: number;
   body: string | null;

@@ -150,7 +150,8 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDep
     diffs,
     { commentOn: settings.commentOn, maxComments: settings.maxComments, alreadyPosted: threaded },
   );
-  const unanalysed = new Set([...changed.map((f) => f.path)].filter((path) => !analyses.some((a) => a.path === path && !a.skipped)));
+  const analysed = new Set(analyses.filter((a) => !a.skipped).map((a) => a.path));
+  const unanalysed = new Set(changed.map((f) => f.path).filter((path) => !analysed.has(path)));
   const fixed = fixedThreads(threads, findings, unanalysed);
 
   // A newer push makes this review moot: say so, and post nothing.

@@ -6,7 +6,7 @@ import { calleeText } from './util.js';
  * Patterns are matched against the callee as the file's imports resolve it, so
  * `from mypkg.db import query as q; q()` is `mypkg.db.query`.
  */
-export function matchesBlockingPattern(pattern: string, callee: string): boolean {
+function matchesBlockingPattern(pattern: string, callee: string): boolean {
   if (pattern.endsWith('.*')) return callee.startsWith(pattern.slice(0, -1));
   return callee === pattern;
 }

@@ -13,17 +13,15 @@ import {
   mockReadConfig,
   mockUpdateCheckRun,
   REPO_PATH,
-  webhookExample,
   type CheckRunUpdate,
+  openedPayload,
 } from './support.js';
 
 describe('GitHub failing mid-review', () => {
   const h = useProbotHarness();
 
   it('pulls.listFiles answers 500: the check run is still completed, neutral, saying the review could not finish', async () => {
-    const payload = webhookExample('pull_request', 'opened');
-    // Already false in the example; set because the review hinges on it (drafts are skipped).
-    payload.pull_request.draft = false;
+    const payload = openedPayload();
     h.github.installationToken(INSTALLATION_ID);
     mockFindCheckRun(h.github, HEAD_SHA);
     mockCreateCheckRun(h.github, HEAD_SHA);

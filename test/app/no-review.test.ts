@@ -17,6 +17,7 @@ import {
   REPO_PATH,
   webhookExample,
   type CheckRunUpdate,
+  openedPayload,
 } from './support.js';
 
 describe('pull requests with nothing to review', () => {
@@ -33,9 +34,7 @@ describe('pull requests with nothing to review', () => {
   });
 
   it('no Python change (every page of files read): the check run completes success, no blob read, no review', async () => {
-    const payload = webhookExample('pull_request', 'opened');
-    // Already false in the example; set because the review hinges on it (drafts are skipped).
-    payload.pull_request.draft = false;
+    const payload = openedPayload();
     // 101 files: GitHub pages them 100 at a time and links the next page.
     const firstPage = [
       changedFile('web/static/app.js', 'modified', '@@ -1,3 +1,3 @@\n-const API = "/api/v1";\n+const API = "/api/v2";\n export default API;\n '),
