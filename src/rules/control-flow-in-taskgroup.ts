@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { NESTED_SCOPES, TASK_GROUP, typeOf } from './util.js';
+import { identifiersNamed, NESTED_SCOPES, TASK_GROUP, typeOf } from './util.js';
 
 /** The TaskGroup an `async with` item enters. */
 export interface EnteredTaskGroup {
@@ -41,19 +41,6 @@ export function taskGroupsOf(ctx: RuleContext, statement: SyntaxNode): EnteredTa
   return groups;
 }
 
-/** Identifiers named `name` under `node`, nested functions included. */
-export function identifiersNamed(node: SyntaxNode, name: string): SyntaxNode[] {
-  const found: SyntaxNode[] = [];
-  const cursor = node.walk();
-  for (;;) {
-    if (cursor.nodeType === 'identifier' && cursor.nodeText === name) found.push(cursor.currentNode);
-    if (cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return found;
-    }
-  }
-}
 
 type Jump = 'return' | 'break' | 'continue';
 

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
+import { dottedName, identifiersNamed, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression', 'dictionary_comprehension']);
 const EXCEPTION_CLASSES = new Set(['builtins.Exception', 'builtins.BaseException']);
@@ -16,19 +16,6 @@ function returnsExceptions(call: SyntaxNode): boolean {
   );
 }
 
-/** Identifiers named `name` under `node`, nested functions included (a closure use is a use). */
-function occurrences(node: SyntaxNode, name: string): SyntaxNode[] {
-  const found: SyntaxNode[] = [];
-  const cursor = node.walk();
-  for (;;) {
-    if (cursor.nodeType === 'identifier' && cursor.nodeText === name) found.push(cursor.currentNode);
-    if (cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return found;
-    }
-  }
-}
 
 /** A builtin no scope around the gather rebinds (the import table only knows a few builtins). */
 function isBuiltin(ctx: RuleContext, name: string): boolean {
@@ -111,7 +98,7 @@ export const droppedGatherExceptions: Rule = {
           const left = parent.childForFieldName('left');
           const scope = ctx.scope();
           if (left?.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return;
-          const uses = occurrences(scope.node, left.text).filter((use) => use.id !== left.id);
+          const uses = identifiersNamed(scope.node, left.text).filter((use) => use.id !== left.id);
           if (checksTasksAfter(ctx, node)) return;
           if (uses.length === 0) {
             ctx.report({ node, messageId: 'unused', data: { name: left.text } });
@@ -213,7 +200,7 @@ function isIsinstanceOf(ctx: RuleContext, call: SyntaxNode, name: string): boole
 /** How the items named `name` under `node` are used: an isinstance check or a hand-over handles them. */
 function itemUses(ctx: RuleContext, node: SyntaxNode, name: string): Use {
   const uses: Use[] = [];
-  for (const use of occurrences(node, name)) {
+  for (const use of identifiersNamed(node, name)) {
     let expression = use;
     while (expression.parent?.type === 'parenthesized_expression') expression = expression.parent;
     const args = expression.parent;
@@ -442,7 +429,7 @@ function loopsAfter(root: SyntaxNode, name: string, after: number): { loop: Synt
 
 /** `<target>.exception()` / `.result()` under `loop`. */
 function asksOutcome(loop: SyntaxNode, target: string): boolean {
-  return occurrences(loop, target).some((use) => {
+  return identifiersNamed(loop, target).some((use) => {
     const attribute = use.parent;
     if (attribute?.type !== 'attribute' || attribute.childForFieldName('object')?.id !== use.id) return false;
     const method = attribute.childForFieldName('attribute')?.text ?? '';

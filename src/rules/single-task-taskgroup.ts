@@ -1,7 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
-import { identifiersNamed, isAsyncStatement, taskGroupsOf } from './control-flow-in-taskgroup.js';
+import { taskGroupsOf } from './control-flow-in-taskgroup.js';
 import type { Rule } from './types.js';
-import { methodCall, shorten, suspends } from './util.js';
+import { identifiersNamed, methodCall, shorten, suspends } from './util.js';
 
 
 

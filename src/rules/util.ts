@@ -346,6 +346,20 @@ export function shorten(text: string, max = 60): string {
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }
 
+/** Identifiers named `name` under `node`, nested functions included (a closure use is a use). */
+export function identifiersNamed(node: SyntaxNode, name: string): SyntaxNode[] {
+  const found: SyntaxNode[] = [];
+  const cursor = node.walk();
+  for (;;) {
+    if (cursor.nodeType === 'identifier' && cursor.nodeText === name) found.push(cursor.currentNode);
+    if (cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return found;
+    }
+  }
+}
+
 /** How often each identifier occurs in `node`'s subtree (nested functions included). */
 export function identifierCounts(node: SyntaxNode): Map<string, number> {
   const counts = new Map<string, number>();

@@ -41,7 +41,6 @@ import {
   reviewsOf,
   SECOND_PUSH,
   secondPushFindings,
-  webhookExample,
   type CheckRunUpdate,
   type ReviewBody,
   openedPayload,

@@ -34,7 +34,6 @@ import {
   REPO_PATH,
   reviewsOf,
   ruleByAlias,
-  webhookExample,
   type CheckRunUpdate,
   type ExpectedFinding,
   type ReviewBody,
