@@ -43,14 +43,8 @@ export const DEBIAN_PACKAGES = [
   'python3-asyncssh',
   'python3-bleak',
   'python3-aiortc',
-];
-
-/**
- * Held out: packages the rules were never tuned against, for an unbiased precision estimate
- * (`CORPUS=held-out npm run compare`). Judged once, after the last rule change; never used to
- * find false-positive shapes, or they stop being held out.
- */
-export const HELD_OUT_PACKAGES = [
+  // The first held-out set: judged once (37 of 71), then the rules were reworked on what it found,
+  // so it is part of what they are tuned on.
   'python3-telethon',
   'python3-zeroconf',
   'python3-autobahn',
@@ -68,6 +62,15 @@ export const HELD_OUT_PACKAGES = [
   'python3-aioapns',
   'python3-async-lru',
   'python3-aiohttp-oauthlib',
+];
+
+/**
+ * Held out: packages the rules were never tuned against, for an unbiased precision estimate
+ * (`CORPUS=held-out npm run compare`). Judged once, after the last rule change; never used to
+ * find false-positive shapes, or they stop being held out.
+ */
+export const HELD_OUT_PACKAGES = [
+  // HELD_OUT_2
 ];
 
 let updated = false;
@@ -122,8 +125,8 @@ export function debianRoots(packages = DEBIAN_PACKAGES) {
 
 /**
  * The oldest Python a package supports (`Requires-Python: >=3.6` in its metadata, else its oldest
- * `Python :: 3.x` classifier), as `3.6`: what the project would write as `python_version` in its
- * asyncguard configuration. Null if unknown.
+ * `Python :: 3.x` classifier, else a `Python >= 3.6` line of its description), as `3.6`: what the
+ * project would write as `python_version` in its asyncguard configuration. Null if unknown.
  */
 function requiresPython(site) {
   for (const entry of readdirSync(site)) {
@@ -137,6 +140,9 @@ function requiresPython(site) {
       // No Requires-Python: the oldest `Programming Language :: Python :: 3.x` classifier.
       const classified = [...metadata.matchAll(/^Classifier: Programming Language :: Python :: 3\.(\d+)\s*$/gm)].map((m) => Number(m[1]));
       if (classified.length) return `3.${Math.min(...classified)}`;
+      // Neither: the README the description carries (`- Python >= 3.6`, aiohttp-socks).
+      const stated = /^[-*\s]*Python\s*>=\s*(\d+)\.(\d+)\s*$/im.exec(metadata);
+      if (stated) return `${stated[1]}.${stated[2]}`;
     }
   }
   return null;

@@ -23,7 +23,20 @@ export interface ReviewSettings {
 }
 
 /** Test and example code, where a blocking call in an async test is usually deliberate. */
-export const DEFAULT_TEST_PATHS = ['**/tests/**', '**/test/**', '**/test_*.py', '**/*_test.py', '**/conftest.py'];
+/**
+ * Test and example code: test suites, and the harnesses and examples beside them (`daphne/testing.py`,
+ * `aiohttp/test_utils.py`, `examples/`), where a blocking call is harmless or deliberate.
+ */
+export const DEFAULT_TEST_PATHS = [
+  '**/tests/**',
+  '**/test/**',
+  '**/test_*.py',
+  '**/*_test.py',
+  '**/conftest.py',
+  '**/testing.py',
+  '**/testing/**',
+  '**/examples/**',
+];
 
 export const DEFAULT_SETTINGS: ReviewSettings = {
   commentOn: 'added',

@@ -498,3 +498,30 @@ function canonical(name: string): string {
   if (submodules?.has(parts[1]!)) return [parts[0], ...parts.slice(2)].join('.');
   return name;
 }
+
+/** The modules a file imports anywhere (`import a.b`, `from a.b import c` -> `a.b`), as written. */
+function modulesImported(root: SyntaxNode): string[] {
+  const modules: string[] = [];
+  for (const statement of root.descendantsOfType(['import_statement', 'import_from_statement'])) {
+    if (statement.type === 'import_from_statement') {
+      modules.push(statement.childForFieldName('module_name')?.text ?? '');
+    } else {
+      for (const name of statement.namedChildren) modules.push((name.type === 'aliased_import' ? name.childForFieldName('name') : name)?.text ?? '');
+    }
+  }
+  return modules;
+}
+
+/**
+ * The event loop a file runs on when it is not asyncio's: `trio` for a module that imports trio
+ * and not asyncio; `twisted` for one that imports Twisted (or selects it with
+ * `txaio.use_twisted()`) and not asyncio. Null otherwise, including code that runs on both.
+ */
+export function foreignEventLoop(root: SyntaxNode): 'trio' | 'twisted' | null {
+  const modules = modulesImported(root);
+  const has = (top: string) => modules.some((m) => m === top || m.startsWith(`${top}.`));
+  if (has('asyncio')) return null;
+  if (has('trio')) return 'trio';
+  if (has('twisted') || /\btxaio\s*\.\s*use_twisted\s*\(/.test(root.text)) return 'twisted';
+  return null;
+}

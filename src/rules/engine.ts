@@ -1,5 +1,5 @@
 import { BlockingIndex, callTarget, summarisedDefinitions, targetKey, type BlockingSummary, type CallTarget, type FunctionSummary, type SummarisedDefinition, type SummarySource } from '../python/call-graph.js';
-import { buildImportTable, canonicalName, type ImportTable } from '../python/imports.js';
+import { buildImportTable, canonicalName, foreignEventLoop, type ImportTable } from '../python/imports.js';
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { TouchedScopes } from '../python/scopes.js';
 import { DEFAULT_RULE_SETTINGS, type Finding, type NameLookup, type Report, type Rule, type RuleContext, type RuleSettings, type ScopeState, type Severity } from './types.js';
@@ -131,9 +131,12 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     options.onRuleError?.(entry.rule, error);
   };
 
+  // Twisted code (autobahn's GUI after `txaio.use_twisted()`): the blocking rules' advice
+  // (`asyncio.to_thread`, aiofiles, asyncio.sleep) is asyncio's, and the reactor is not ours to judge.
+  const onTwisted = foreignEventLoop(root) === 'twisted';
   for (const rule of rules) {
     const severity = options.severityOf?.(rule) ?? rule.meta.severity;
-    if (severity === 'off') continue;
+    if (severity === 'off' || (onTwisted && rule.meta.family === 'blocking')) continue;
     const index = active.length;
     active.push({ rule, severity, enabled: true });
     const context: RuleContext = {

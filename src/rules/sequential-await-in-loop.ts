@@ -5,39 +5,24 @@ import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
 /**
- * First words of the calls that read: fetching a page, loading a row, looking something up. Only
- * these are flagged; writes and sends keep their order, and an unknown verb may be either.
+ * First words of the calls that clearly reach out: fetching a page, querying a store, downloading
+ * a blob. These are reads wherever they are called (`await fetch(url)`, `await api.fetch_user(id)`).
  */
-const READ_VERBS = new Set([
-  'get',
-  'fetch',
-  'load',
-  'read',
-  'retrieve',
-  'lookup',
-  'download',
-  'resolve',
-  'search',
-  'find',
-  'list',
-  'describe',
-  'head',
-  'scrape',
-  'crawl',
-  'query',
-  'json',
-  'text',
-  'ping',
-  'probe',
-  'check',
-]);
+const IO_VERBS = new Set(['fetch', 'load', 'read', 'retrieve', 'download', 'query', 'lookup', 'scrape', 'crawl', 'ping', 'probe', 'request']);
 
 /**
- * The verbs of READ_VERBS that name I/O on their own. A call on the loop's item itself
- * (`await item.get_payload(...)`) is the item working on itself, often a serialiser around a hook
- * that returns at once; only these verbs say it reaches out (`await page.fetch()`).
+ * First words that only sometimes reach out: `get_user` may be a query or a dictionary lookup,
+ * `get_input_entity` a cache-first resolver (Telethon). They count as reads only on a receiver
+ * that names a remote store or service (`db.get_user(id)`, `api.list_orders(page)`), or in a name
+ * that says it is remote (`get_page(url)`).
  */
-const IO_VERBS = new Set(['fetch', 'load', 'read', 'retrieve', 'download', 'query', 'lookup', 'search', 'scrape', 'crawl', 'ping', 'probe']);
+const MAYBE_IO_VERBS = new Set(['get', 'list', 'describe', 'search', 'find', 'head', 'resolve', 'check']);
+const REMOTE_RECEIVER = /^_*(db|database|pool|api|http|redis|s3|storage|store|backend|repo|repository|collection|bucket|es|elastic|mongo|dynamo|dynamodb|registry)$/i;
+const REMOTE_NAME = /url|uri|http|page|remote|network|dns|feed|html|webpage|website/i;
+/** HTTP methods: `session.get(url)`, `client.head(url)`, `cache.get(key)` on another object. */
+const HTTP_METHODS = new Set(['get', 'head', 'options', 'request']);
+/** Reading the body of a response the loop already has: `await resp.json()`. */
+const RESPONSE_BODY = new Set(['json', 'text', 'body']);
 
 /** Receivers that serialise their operations: one DB connection, a cursor, a transaction, a queue. */
 const SERIAL_RECEIVER = /(^|[._])(conn|connection|cursor|cur|tx|txn|transaction|queue|q|lock|sem|semaphore|limiter|ws|websocket|socket|sock|stream|reader|writer|channel)$/i;
@@ -97,10 +82,15 @@ function kindOf(ctx: RuleContext, call: SyntaxNode, loopNames: ReadonlySet<strin
     // A method of the loop's item (`item.get_translated_payload(t)`): a clear I/O verb or nothing.
     const head = receiver.split('.')[0] ?? '';
     if (loopNames.has(head)) return IO_VERBS.has(verb) ? 'read' : 'other';
-    return READ_VERBS.has(verb) ? 'read' : 'other';
+    if (IO_VERBS.has(verb) || RESPONSE_BODY.has(method.method)) return 'read';
+    if (receiver !== 'self' && receiver !== 'cls' && HTTP_METHODS.has(method.method)) return 'read';
+    if (!MAYBE_IO_VERBS.has(verb)) return 'other';
+    const last = receiver.split('.').pop() ?? '';
+    return REMOTE_RECEIVER.test(last) || REMOTE_NAME.test(method.method) ? 'read' : 'other';
   }
-  if (callee?.type === 'identifier') return READ_VERBS.has(verbOf(callee.text)) ? 'read' : 'other';
-  return 'other';
+  if (callee?.type !== 'identifier') return 'other';
+  const verb = verbOf(callee.text);
+  return IO_VERBS.has(verb) || (MAYBE_IO_VERBS.has(verb) && REMOTE_NAME.test(callee.text)) ? 'read' : 'other';
 }
 
 /** Awaits and async constructs of `root` (not in nested functions), and whether it stops early. */
@@ -364,13 +354,13 @@ export const sequentialAwaitInLoop: Rule = {
       comprehension: 'The comprehension waits for `{call}` one item at a time, though no item needs another\'s result: the calls run one after another. Use {instead}',
     },
     docs: {
-      what: "Flags a `for` loop (or a list / set / dict comprehension) in async code that awaits a read (a call named `get...`, `fetch...`, `load...`, `read...`, `lookup...`, `download...`, `search...`, `query...` and the like, `async with session.get(url)`) whose arguments depend on the loop variable, when every await of the body is such a read and the iterations are clearly independent. Deliberately not flagged: `async for`; a body that breaks, returns or yields (it decides on results or streams them); a cursor, counter or `seen` set that an iteration reads before its awaits and writes for the next one; pacing (`asyncio.sleep`, anything named sleep/wait/retry/poll/throttle) and any other asyncio call; writes and sends (`post`, `send`, `write`, `save`, unknown verbs) anywhere in the body, since their order may matter; a single connection, cursor, transaction, queue, lock or socket (`conn.fetchrow(...)`), or an ORM session (`session.get(User, id)`), which cannot serve two calls at once; awaiting tasks or futures that already run; a loop over one or two literal items; a method of the loop's item itself whose verb does not clearly name I/O (`[await choice.get_translated_payload(t) for choice in choices]`: the item serialises itself, often around a hook that returns at once; `await page.fetch()` is still flagged, and so is `await client.get_user(uid)` where the item is an argument); and `test*` functions, where checks run in order on purpose. Reported once per loop, at the first dependent await.",
+      what: "Flags a `for` loop (or a list / set / dict comprehension) in async code that awaits a call that clearly does I/O: one named `fetch...`, `load...`, `read...`, `lookup...`, `download...`, `query...`, `request...` and the like on any object; an HTTP method on another object (`await client.get(url)`, `async with session.get(url)`, `await cache.get(key)`); or a `get...` / `list...` / `search...` / `find...` / `describe...` call on an object named for a remote store or service (`db`, `pool`, `api`, `redis`, `s3`, `storage`, `repo`, ...) or whose name says it is remote (`get_page(url)`), whose arguments depend on the loop variable, when every await of the body is such a read and the iterations are clearly independent. Deliberately not flagged: `async for`; a body that breaks, returns or yields (it decides on results or streams them); a cursor, counter or `seen` set that an iteration reads before its awaits and writes for the next one; pacing (`asyncio.sleep`, anything named sleep/wait/retry/poll/throttle) and any other asyncio call; writes and sends (`post`, `send`, `write`, `save`, unknown verbs) anywhere in the body, since their order may matter; a single connection, cursor, transaction, queue, lock or socket (`conn.fetchrow(...)`), or an ORM session (`session.get(User, id)`), which cannot serve two calls at once; awaiting tasks or futures that already run; a loop over one or two literal items; a method of the loop's item itself whose verb does not clearly name I/O (`[await choice.get_translated_payload(t) for choice in choices]`: the item serialises itself, often around a hook that returns at once; `await page.fetch()` is still flagged); a `get...` call on any other object (`await client.get_input_entity(peer)` in Telethon is a cache-first lookup that rarely goes to the network, and nothing in the name says which it is); and `test*` functions, where checks run in order on purpose. Reported once per loop, at the first dependent await.",
       why: 'Each `await` suspends the loop until that call is done, so N independent requests take N round-trips end to end: a hundred 50 ms lookups take five seconds where `gather` would take about 50 ms. The event loop is not blocked (other tasks still run), but this request, job or page is needlessly slow, and the latency grows with the input.',
       example: [
         'async def load_users(db, user_ids):',
         '    users = {}',
         '    for user_id in user_ids:',
-        '        users[user_id] = await db.get_user(user_id)',
+        '        users[user_id] = await db.fetch_user(user_id)',
         '    return users',
       ].join('\n'),
       useInstead: [
@@ -382,7 +372,7 @@ export const sequentialAwaitInLoop: Rule = {
         '',
         '    async def load(user_id):',
         '        async with semaphore:',
-        '            return await db.get_user(user_id)',
+        '            return await db.fetch_user(user_id)',
         '',
         '    users = await asyncio.gather(*(load(user_id) for user_id in user_ids))',
         '    return dict(zip(user_ids, users))',

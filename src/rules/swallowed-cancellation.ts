@@ -1,3 +1,4 @@
+import { foreignEventLoop } from '../python/imports.js';
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
 import { dottedName, NESTED_SCOPES, statementCall, suspends, unparenthesize } from './util.js';
@@ -267,23 +268,6 @@ function caughtEarlier(ctx: RuleContext, clause: SyntaxNode): boolean {
   return false;
 }
 
-/**
- * A module that imports trio and not asyncio is trio code (anyio's trio backend): a catch-all there
- * catches trio's Cancelled, which trio re-delivers at the next checkpoint; asyncio's CancelledError
- * is not involved.
- */
-function importsTrioNotAsyncio(ctx: RuleContext): boolean {
-  const modules: string[] = [];
-  for (const statement of ctx.file.tree.rootNode.descendantsOfType(['import_statement', 'import_from_statement'])) {
-    if (statement.type === 'import_from_statement') {
-      modules.push(statement.childForFieldName('module_name')?.text ?? '');
-    } else {
-      for (const name of statement.namedChildren) modules.push((name.type === 'aliased_import' ? name.childForFieldName('name') : name)?.text ?? '');
-    }
-  }
-  const has = (top: string) => modules.some((m) => m === top || m.startsWith(`${top}.`));
-  return has('trio') && !has('asyncio');
-}
 
 /**
  * The `try` is the last thing its `async def` does: the last statement of the body (or of a `with`
@@ -391,11 +375,29 @@ interface Waited {
 
 const norm = (node: SyntaxNode) => unparenthesize(node).text.replace(/^\*/, '').replace(/\s+/g, '');
 
-function waitedTexts(root: SyntaxNode): Waited {
+/**
+ * `try: await task / except CancelledError: ...`: the waiter expects the task to end cancelled and
+ * absorbs it, so the outcome it reads is the same whether the task re-raises or returns.
+ */
+function absorbsCancellation(node: SyntaxNode): boolean {
+  for (let up = node.parent; up && !NESTED_SCOPES.has(up.type); up = up.parent) {
+    const tryStatement = up.parent;
+    if (up.type !== 'block' || tryStatement?.type !== 'try_statement' || tryStatement.childForFieldName('body')?.id !== up.id) continue;
+    const handlers = tryStatement.namedChildren.filter((c) => c.type === 'except_clause');
+    return handlers.some((h) => /^except\s*\(?[^:]*\bCancelledError\b/.test(h.text));
+  }
+  return false;
+}
+
+/**
+ * The texts `root` waits on. With `unread`, awaits it says read nothing are left out of `any` (not
+ * of `cancelling`: they still pass a cancellation on).
+ */
+function waitedTexts(root: SyntaxNode, unread: (node: SyntaxNode) => boolean = () => false): Waited {
   const waited: Waited = { any: new Set(), cancelling: new Set() };
   for (const node of root.descendantsOfType('await')) {
     if (!node.namedChild(0)) continue;
-    waited.any.add(norm(node.namedChild(0)!));
+    if (!unread(node)) waited.any.add(norm(node.namedChild(0)!));
     waited.cancelling.add(norm(node.namedChild(0)!));
   }
   for (const call of root.descendantsOfType('call')) {
@@ -578,6 +580,26 @@ function storesException(body: SyntaxNode, name: string | null): boolean {
   });
 }
 
+/**
+ * contextlib's `__aexit__`: `except BaseException as exc: if exc is value: return False` then
+ * `raise`. The only path that does not raise returns False for the very exception `__aexit__` was
+ * given, which makes the `async with` re-raise it: the cancellation propagates.
+ */
+function reraisesThroughAexit(ctx: RuleContext, body: SyntaxNode | null, name: string | null): boolean {
+  const fn = enclosingCoroutine(ctx);
+  if (!body || name === null || fn?.childForFieldName('name')?.text !== '__aexit__') return false;
+  const params = new Set((fn.childForFieldName('parameters')?.namedChildren ?? []).map((p) => p.text));
+  const statements = body.namedChildren.filter((c) => c.type !== 'comment');
+  const [guard, ...rest] = statements;
+  if (guard?.type !== 'if_statement' || guard.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) return false;
+  const condition = unparenthesize(guard.childForFieldName('condition')!);
+  const operands = condition.type === 'comparison_operator' ? condition.namedChildren : [];
+  if (operands.length !== 2 || !/^\S+\s+is\s+\S+$/.test(condition.text) || operands[0]!.text !== name || !params.has(operands[1]!.text)) return false;
+  const inner = guard.childForFieldName('consequence')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  const returnsFalse = inner.length === 1 && inner[0]!.type === 'return_statement' && /^return(\s+(False|None))?$/.test(inner[0]!.text);
+  return returnsFalse && rest.length > 0 && rest.every((statement) => statement.type === 'raise_statement');
+}
+
 export const swallowedCancellation: Rule = {
   meta: {
     id: 'AG301',
@@ -591,7 +613,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; an `await` inside a `try` that catches CancelledError, or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter sees the same outcome either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -627,20 +649,29 @@ export const swallowedCancellation: Rule = {
     const background = new Map<number, boolean>();
     const neverCancelled = new Map<number, boolean>();
     let fileWaited: Waited | null = null;
-    const classWaited = new Map<number, Waited>();
-    const waitedFile = () => (fileWaited ??= waitedTexts(ctx.file.tree.rootNode));
-    // What reads `self.<attr>` is in the class that keeps it; anything else may be read anywhere.
-    const waitedFor = (holder: SyntaxNode): Waited => {
-      const cls = /^(self|cls)\./.test(holder.text) ? enclosing(holder, 'class_definition') : null;
-      if (!cls) return waitedFile();
-      let waited = classWaited.get(cls.id);
-      if (!waited) classWaited.set(cls.id, (waited = waitedTexts(cls)));
-      return waited;
-    };
     const cached = (cache: Map<number, boolean>, fn: SyntaxNode, test: (fn: SyntaxNode) => boolean) => {
       let verdict = cache.get(fn.id);
       if (verdict === undefined) cache.set(fn.id, (verdict = test(fn)));
       return verdict;
+    };
+    const waitedFile = () => (fileWaited ??= waitedTexts(ctx.file.tree.rootNode));
+    // An await reads nothing of a task's cancellation when it absorbs it, or when it runs in a
+    // coroutine that is itself only ever a dropped task (graphql-core's `dispose` awaiting the
+    // cancelled task from a fire-and-forget `await_task()`).
+    const dropped = new Map<number, boolean>();
+    const unread = (node: SyntaxNode): boolean => {
+      if (absorbsCancellation(node)) return true;
+      const fn = enclosing(node, 'function_definition');
+      return fn !== null && fn.child(0)?.type === 'async' && cached(dropped, fn, (f) => tasksOf(ctx, f)?.every((k) => k === 'dropped') === true);
+    };
+    const backgroundWaited = new Map<number, Waited>();
+    // What reads `self.<attr>` is in the class that keeps it; anything else may be read anywhere.
+    const waitedFor = (holder: SyntaxNode): Waited => {
+      const cls = /^(self|cls)\./.test(holder.text) ? enclosing(holder, 'class_definition') : null;
+      const root = cls ?? ctx.file.tree.rootNode;
+      let waited = backgroundWaited.get(root.id);
+      if (!waited) backgroundWaited.set(root.id, (waited = waitedTexts(root, unread)));
+      return waited;
     };
     let trioOnly: boolean | null = null;
     return {
@@ -652,13 +683,16 @@ export const swallowedCancellation: Rule = {
         // Cancellation is delivered at a suspension point: a `try` body that cannot suspend cannot
         // receive the task's own (asgiref re-raising a stored exception in `try: raise exc`).
         if (!suspends(node.parent?.childForFieldName('body') ?? null, { yields: false })) return;
-        if (caught.catchAll && (trioOnly ??= importsTrioNotAsyncio(ctx))) return;
+        // Trio code (anyio's trio backend): a catch-all there catches trio's Cancelled, which trio
+        // re-delivers at the next checkpoint; asyncio's CancelledError is not involved.
+        if (caught.catchAll && (trioOnly ??= foreignEventLoop(ctx.file.tree.rootNode) === 'trio')) return;
         const body = node.namedChildren.find((c) => c.type === 'block') ?? null;
         const outcome = outcomes.block(body);
         if (!(outcome & SWALLOWING)) return;
         if (body && /\.\s*uncancel\s*\(/.test(body.text)) return;
         if (body && caught.catchAll && handsOn(ctx, body, caught.name)) return;
         if (caught.catchAll && retryFilter(body, caught.name)) return;
+        if (reraisesThroughAexit(ctx, body, caught.name)) return;
         if (caught.catchAll && !(outcome & (BREAK | CONTINUE))) {
           if (endsTheCoroutine(node)) return;
           if (body && !(outcome & NORMAL) && storesException(body, caught.name)) return;

@@ -74,7 +74,8 @@ const ANNOTATIONS: ReadonlyMap<string, Db> = new Map([
   ['sqlalchemy.orm.Session', 'sa-session'],
 ]);
 
-const DBAPI = ['execute', 'executemany', 'executescript', 'commit', 'rollback', 'cursor'];
+/** DB-API calls that wait for the server. `cursor()` is not one: it builds a local object (sqlite3, psycopg, PyMySQL). */
+const DBAPI = ['execute', 'executemany', 'executescript', 'commit', 'rollback'];
 
 /** Methods that talk to the server, by client type. */
 const BLOCKING_METHODS: Record<Db, ReadonlySet<string>> = {
@@ -250,7 +251,7 @@ export const syncDbDriver: Rule = {
       session: '`{callee}()` opens a synchronous SQLAlchemy session: its queries block the event loop; use {driver}',
     },
     docs: {
-      what: 'Flags synchronous database drivers used in async code. A connect call is flagged wherever it runs on the loop: `sqlite3.connect`, `psycopg2.connect`, `psycopg.connect` (psycopg 3 sync), `pymysql.connect`, `MySQLdb.connect`, `mysql.connector.connect`. A lazily connecting client (`pymongo.MongoClient`, `redis.Redis` / `StrictRedis` / `from_url`, SQLAlchemy `create_engine`, `Session`, `sessionmaker`) is flagged when the async function also uses it (a method call, `with`, a call); built in an async start-up hook and only stored, it is left alone. Calls that talk to the server (`execute`, `commit`, `cursor`, Redis commands, Mongo collection methods, `engine.connect()`, `session.execute()`...) are flagged on a client bound elsewhere: a `self.x` attribute, a module global, an annotated parameter (`conn: sqlite3.Connection`), or a session made by a `sessionmaker`. The async drivers (`aiosqlite`, `asyncpg`, `psycopg.AsyncConnection`, `aiomysql`, `motor`, `redis.asyncio`, `create_async_engine`, `AsyncSession`, `sessionmaker(class_=AsyncSession)`) are never flagged, nor a client of unknown type.',
+      what: 'Flags synchronous database drivers used in async code. A connect call is flagged wherever it runs on the loop: `sqlite3.connect`, `psycopg2.connect`, `psycopg.connect` (psycopg 3 sync), `pymysql.connect`, `MySQLdb.connect`, `mysql.connector.connect`. A lazily connecting client (`pymongo.MongoClient`, `redis.Redis` / `StrictRedis` / `from_url`, SQLAlchemy `create_engine`, `Session`, `sessionmaker`) is flagged when the async function also uses it (a method call, `with`, a call); built in an async start-up hook and only stored, it is left alone. Calls that talk to the server (`execute`, `commit`, `rollback`, Redis commands, Mongo collection methods, `engine.connect()`, `session.execute()`...) are flagged on a client bound elsewhere: a `self.x` attribute, a module global, an annotated parameter (`conn: sqlite3.Connection`), or a session made by a `sessionmaker`. The async drivers (`aiosqlite`, `asyncpg`, `psycopg.AsyncConnection`, `aiomysql`, `motor`, `redis.asyncio`, `create_async_engine`, `AsyncSession`, `sessionmaker(class_=AsyncSession)`) are never flagged, nor a client of unknown type, nor `conn.cursor()`, which only builds a local object.',
       why: 'A sync driver waits for the database on the calling thread. In async code that thread runs the event loop, so every query stalls every other request of the service for one database round trip, and a slow query or a lock wait stalls it for seconds. Under load the latencies add up: the service serves one query at a time.',
       example: [
         'import sqlite3',

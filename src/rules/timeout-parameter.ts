@@ -105,7 +105,7 @@ export const timeoutParameter: Rule = {
       timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
     },
     docs: {
-      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters (a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for`).",
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's.",
       why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
       example: [
         'import asyncio',
@@ -185,7 +185,18 @@ export const timeoutParameter: Rule = {
         const bounded = boundedAwaitables(node, callee).map(unparenthesize);
         const isParameter = (n: SyntaxNode) =>
           n.type === 'identifier' && (ctx.lookup(n.text)?.scope.node.id === definition.id) && (ctx.lookup(n.text)?.bindings.some((b) => b.kind === 'param') ?? false);
-        if (bounded.length > 0 && bounded.every(isParameter)) return;
+        // ...or a task wrapped around it first (`task = asyncio.ensure_future(aw)`, aiostream's shim).
+        const wrapsParameter = (n: SyntaxNode) => {
+          const found = n.type === 'identifier' ? ctx.lookup(n.text) : null;
+          if (!found || found.scope.node.id !== definition.id) return false;
+          return found.bindings.every((b) => {
+            const value = b.kind === 'assign' && b.value ? unparenthesize(b.value) : null;
+            const wrapper = value?.type === 'call' ? ctx.resolveCallee(value) : null;
+            const inner = value ? positionalArguments(value)[0] : undefined;
+            return (wrapper === 'asyncio.ensure_future' || wrapper === 'asyncio.create_task') && inner !== undefined && isParameter(unparenthesize(inner));
+          });
+        };
+        if (bounded.length > 0 && bounded.every((n) => isParameter(n) || wrapsParameter(n))) return;
         const name = definition.childForFieldName('name')?.text ?? '?';
         if (owner?.kind === 'module' && (exported ??= exportedNames(ctx.file.tree.rootNode)).has(name)) return;
         if (owner?.kind === 'module' && (documented ??= documentedFunctions(ctx.file.tree.rootNode)).has(name)) return;

@@ -106,9 +106,10 @@ describe('pathFilter', () => {
     expect(filter.reviewed('scripts/run.py')).toBe(false);
     const defaults = pathFilter(DEFAULT_SETTINGS);
     expect(defaults.reviewed('anything/at/all.py')).toBe(true);
-    for (const path of ['tests/test_api.py', 'pkg/tests/helpers.py', 'test_x.py', 'pkg/io_test.py', 'conftest.py', 'pkg/conftest.py']) {
+    const harnesses = ['daphne/testing.py', 'pkg/testing/server.py', 'examples/client.py', 'docs/examples/bot.py'];
+    for (const path of ['tests/test_api.py', 'pkg/tests/helpers.py', 'test_x.py', 'pkg/io_test.py', 'conftest.py', 'pkg/conftest.py', ...harnesses]) {
       expect(defaults.isTest(path), path).toBe(true);
     }
-    for (const path of ['src/testing.py', 'src/contest.py', 'src/attest.py']) expect(defaults.isTest(path), path).toBe(false);
+    for (const path of ['src/contest.py', 'src/attest.py', 'src/testinglib.py', 'src/examples.py', 'src/my_testing.py']) expect(defaults.isTest(path), path).toBe(false);
   });
 });

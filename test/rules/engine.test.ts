@@ -328,3 +328,45 @@ describe('odd and broken input', () => {
     expect(() => run(source)).not.toThrow();
   });
 });
+
+describe('code on another event loop', () => {
+  // Shaped like autobahn's XBR GUI: the Twisted reactor is installed and selected through txaio.
+  const twisted = (head: string) => `${head}
+import os
+import time
+
+from autobahn.twisted.wamp import ApplicationRunner
+
+
+class Application:
+    async def start(self, reactor, config_path):
+        if not os.path.isfile(config_path):
+            os.mkdir(os.path.dirname(config_path))
+        time.sleep(1)
+        return self.load()
+
+    def load(self):
+        with open('/etc/xbr.conf') as f:
+            return f.read()
+
+    async def reload(self):
+        return self.load()
+`;
+
+  it('leaves the blocking rules out of a Twisted module', () => {
+    expect(at(run(twisted('import txaio\ntxaio.use_twisted()\n')))).toEqual([]);
+    expect(at(run(twisted('from twisted.internet import reactor\n')))).toEqual([]);
+  });
+
+  it('keeps them for a module that also imports asyncio, or only imports txaio', () => {
+    const both = at(run(twisted('import asyncio\nfrom twisted.internet import asyncioreactor\n')));
+    expect(both).toEqual(['12:AG104', '13:AG104', '14:AG101', '15:AG110', '22:AG110']);
+    const generic = at(run(twisted('import txaio\n')));
+    expect(generic).toEqual(['11:AG104', '12:AG104', '13:AG101', '14:AG110', '21:AG110']);
+  });
+
+  it('keeps the other families in a Twisted module', () => {
+    const source = 'from twisted.internet import reactor\n\nasync def f(session):\n    session.close()\n\nasync def g():\n    f(None)\n';
+    expect(at(run(source))).toContain('7:AG201');
+  });
+});
