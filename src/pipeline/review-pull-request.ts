@@ -3,7 +3,7 @@ import type { FileAnalysis, FileInput } from '../analysis/analyze-file.js';
 import { pathFilter, resolveConfig, type ConfigProblem, type ReviewSettings } from '../config/settings.js';
 import { diffTexts, isCommentable, parsePatch, type FileDiff } from '../diff/patch.js';
 import { fingerprintAll, type FingerprintedFinding } from '../findings/fingerprint.js';
-import { applyTestPolicy, isBlockingInTests, reachesFailOn } from '../findings/policy.js';
+import { applyTestPolicy, isRelaxedInTests, reachesFailOn } from '../findings/policy.js';
 import {
   renderCheckOutput,
   renderComment,
@@ -141,7 +141,7 @@ async function review(pr: PullRequestRef, check: CheckRunHandle, deps: ReviewDep
   notes.push(...analysisNotes(analyses));
 
   // 6. findings: test code, fingerprints, the conversation so far, and what becomes a comment.
-  const inTests = (finding: FingerprintedFinding) => isBlockingInTests(finding, filter.isTest);
+  const inTests = (finding: FingerprintedFinding) => isRelaxedInTests(finding, filter.isTest);
   const findings = fingerprintAll(applyTestPolicy(analyses.flatMap((analysis) => analysis.findings), filter.isTest));
   const threads = await gateway.botThreads();
   const threaded = new Set(threads.flatMap((thread) => thread.fingerprints));
