@@ -1,5 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 const PYTHON_FILE = /\.pyi?$/;
 /** Folders that hold someone else's code or build output, never the project's. */
@@ -9,7 +9,7 @@ const SKIPPED_DIRS = new Set(['.git', '.hg', 'node_modules', '__pycache__', '.ve
 export async function collectPythonFiles(paths: readonly string[], cwd: string): Promise<string[]> {
   const found: string[] = [];
   for (const path of paths) {
-    const absolute = join(cwd, path);
+    const absolute = resolve(cwd, path);
     const info = await stat(absolute).catch(() => null);
     if (!info) throw new UsageError(`no such file or folder: ${path}`);
     if (info.isFile()) found.push(relative(cwd, absolute) || path);

@@ -104,6 +104,26 @@ function handsOn(ctx: RuleContext, identifier: SyntaxNode, depth = 0): boolean {
   return true;
 }
 
+/**
+ * The wait is the last thing `asyncio.run` does: `fn` is only ever run as `asyncio.run(fn())` in
+ * this file, and nothing after the wait awaits (dask's `main.run`, which logs and returns).
+ * `asyncio.run` cancels and waits for every task still pending when its coroutine returns.
+ */
+function endsRootCoroutine(ctx: RuleContext, fn: SyntaxNode, statement: SyntaxNode): boolean {
+  const name = fn.childForFieldName('name')?.text;
+  if (!name || ctx.scope().kind !== 'async-def') return false;
+  const calls = ctx.file.tree.rootNode.descendantsOfType('call').filter((call) => call.childForFieldName('function')?.text === name);
+  const rootOnly =
+    calls.length > 0 &&
+    calls.every((call) => {
+      const runner = call.parent?.type === 'argument_list' ? call.parent.parent : null;
+      return runner?.type === 'call' && ctx.resolveCallee(runner) === 'asyncio.run';
+    });
+  if (!rootOnly) return false;
+  const body = fn.childForFieldName('body');
+  return body !== null && !body.descendantsOfType(['await', 'async']).some((n) => n.startIndex >= statement.endIndex);
+}
+
 export const firstCompletedWithoutCancel: Rule = {
   meta: {
     id: 'AG303',
@@ -216,6 +236,7 @@ export const firstCompletedWithoutCancel: Rule = {
             if (handsOn(ctx, occurrence)) return;
           }
         }
+        if (endsRootCoroutine(ctx, fn, statement)) return;
         if (pending && pending.text !== '_') {
           ctx.report({ node, messageId: 'kept', data: { pending: pending.text, when } });
         } else ctx.report({ node, messageId: 'dropped', data: { when } });

@@ -1,26 +1,9 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_SEMAPHORE, dottedName, methodCall, NESTED_SCOPES, shorten, typeOf, unparenthesize } from './util.js';
+import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_SEMAPHORE, dottedName, methodCall, namesIO, namesIOVerb, NESTED_SCOPES, shorten, typeOf, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
-/**
- * First words of the calls that clearly reach out: fetching a page, querying a store, downloading
- * a blob. These are reads wherever they are called (`await fetch(url)`, `await api.fetch_user(id)`).
- */
-const IO_VERBS = new Set(['fetch', 'load', 'read', 'retrieve', 'download', 'query', 'lookup', 'scrape', 'crawl', 'ping', 'probe', 'request']);
-
-/**
- * First words that only sometimes reach out: `get_user` may be a query or a dictionary lookup,
- * `get_input_entity` a cache-first resolver (Telethon). They count as reads only on a receiver
- * that names a remote store or service (`db.get_user(id)`, `api.list_orders(page)`), or in a name
- * that says it is remote (`get_page(url)`).
- */
-const MAYBE_IO_VERBS = new Set(['get', 'list', 'describe', 'search', 'find', 'head', 'resolve', 'check']);
-const REMOTE_RECEIVER = /^_*(db|database|pool|api|http|redis|s3|storage|store|backend|repo|repository|collection|bucket|es|elastic|mongo|dynamo|dynamodb|registry)$/i;
-const REMOTE_NAME = /url|uri|http|page|remote|network|dns|feed|html|webpage|website/i;
-/** HTTP methods: `session.get(url)`, `client.head(url)`, `cache.get(key)` on another object. */
-const HTTP_METHODS = new Set(['get', 'head', 'options', 'request']);
 /** Reading the body of a response the loop already has: `await resp.json()`. */
 const RESPONSE_BODY = new Set(['json', 'text', 'body']);
 
@@ -38,14 +21,6 @@ interface Scan {
   awaits: { node: SyntaxNode; call: SyntaxNode | null; kind: AwaitKind }[];
   /** A `break`, `return`, `yield` or `async for`: the loop decides on results, or streams. */
   stops: boolean;
-}
-
-/** The verb of a callee: `fetch_user` -> `fetch`, `self._get` -> `get`, `getUser` -> `get`. */
-function verbOf(name: string): string {
-  const bare = name.replace(/^_+/, '');
-  const snake = bare.split('_')[0] ?? '';
-  const camel = /^[a-z]+/.exec(snake)?.[0] ?? snake;
-  return camel.toLowerCase();
 }
 
 /** `asyncio.wait_for(f(x), 5)` / `asyncio.shield(f(x))` -> `f(x)`. */
@@ -78,19 +53,12 @@ function kindOf(ctx: RuleContext, call: SyntaxNode, loopNames: ReadonlySet<strin
     // An ORM session's `get(User, id)`: one SQLAlchemy AsyncSession is not safe to share between tasks.
     const first = call.childForFieldName('arguments')?.namedChildren[0];
     if (first?.type === 'identifier' && /^[A-Z][a-z]/.test(first.text)) return 'stop';
-    const verb = verbOf(method.method);
     // A method of the loop's item (`item.get_translated_payload(t)`): a clear I/O verb or nothing.
     const head = receiver.split('.')[0] ?? '';
-    if (loopNames.has(head)) return IO_VERBS.has(verb) ? 'read' : 'other';
-    if (IO_VERBS.has(verb) || RESPONSE_BODY.has(method.method)) return 'read';
-    if (receiver !== 'self' && receiver !== 'cls' && HTTP_METHODS.has(method.method)) return 'read';
-    if (!MAYBE_IO_VERBS.has(verb)) return 'other';
-    const last = receiver.split('.').pop() ?? '';
-    return REMOTE_RECEIVER.test(last) || REMOTE_NAME.test(method.method) ? 'read' : 'other';
+    if (loopNames.has(head)) return namesIOVerb(method.method) ? 'read' : 'other';
+    return namesIO(receiver, method.method) || RESPONSE_BODY.has(method.method) ? 'read' : 'other';
   }
-  if (callee?.type !== 'identifier') return 'other';
-  const verb = verbOf(callee.text);
-  return IO_VERBS.has(verb) || (MAYBE_IO_VERBS.has(verb) && REMOTE_NAME.test(callee.text)) ? 'read' : 'other';
+  return callee?.type === 'identifier' && namesIO(null, callee.text) ? 'read' : 'other';
 }
 
 /** Awaits and async constructs of `root` (not in nested functions), and whether it stops early. */

@@ -380,11 +380,22 @@ const norm = (node: SyntaxNode) => unparenthesize(node).text.replace(/^\*/, '').
  * absorbs it, so the outcome it reads is the same whether the task re-raises or returns.
  */
 function absorbsCancellation(node: SyntaxNode): boolean {
+  const awaited = node.namedChild(0) ? norm(node.namedChild(0)!) : null;
   for (let up = node.parent; up && !NESTED_SCOPES.has(up.type); up = up.parent) {
+    // `with suppress(asyncio.CancelledError): await task` (distributed's Cluster._close).
+    if (up.type === 'with_statement' && /\bsuppress\s*\([^)]*\bCancelledError\b/.test(up.namedChildren.find((c) => c.type === 'with_clause')?.text ?? '')) return true;
+    // `task.cancel()` then `await task` in the same block (textual's Timer.stop): the waiter
+    // cancelled the task itself and counts on it ending quietly.
+    if (up.type === 'block' && awaited) {
+      const statement = up.namedChildren.find((c) => c.startIndex <= node.startIndex && node.endIndex <= c.endIndex);
+      for (let before = statement?.previousNamedSibling; before; before = before.previousNamedSibling) {
+        if (norm(before).startsWith(`${awaited}.cancel(`)) return true;
+      }
+    }
     const tryStatement = up.parent;
     if (up.type !== 'block' || tryStatement?.type !== 'try_statement' || tryStatement.childForFieldName('body')?.id !== up.id) continue;
     const handlers = tryStatement.namedChildren.filter((c) => c.type === 'except_clause');
-    return handlers.some((h) => /^except\s*\(?[^:]*\bCancelledError\b/.test(h.text));
+    if (handlers.some((h) => /^except\s*\(?[^:]*\bCancelledError\b/.test(h.text))) return true;
   }
   return false;
 }
@@ -502,12 +513,28 @@ function keptIn(ctx: RuleContext, spawn: SyntaxNode): 'dropped' | { holder: Synt
   return null;
 }
 
+/** The call is the coroutine `asyncio.run(...)` or `<loop>.run_until_complete(...)` runs. */
+function runsAsRoot(call: SyntaxNode): boolean {
+  const args = call.parent;
+  const runner = args?.type === 'argument_list' && args.namedChildren[0]?.id === call.id ? args.parent : null;
+  const callee = runner?.childForFieldName('function');
+  const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+  if (name === 'run_until_complete') return true;
+  return name === 'run' && callee?.type === 'attribute' && callee.childForFieldName('object')?.text === 'asyncio';
+}
+
 /** For each call of `fn` in the file, where its tasks go; null when a call is not a spawn. */
 function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] | null {
   const calls = callsOf(ctx, fn);
   if (calls.length === 0) return null;
   const kept: ReturnType<typeof keptIn>[] = [];
   for (const call of calls) {
+    // `asyncio.run(main())` / `loop.run_until_complete(main())`: the root of the program, which no
+    // coroutine awaits (cylc's `ret = asyncio.run(_run(scheduler))`, then `sys.exit(ret)`).
+    if (runsAsRoot(call)) {
+      kept.push('dropped');
+      continue;
+    }
     const spawns = spawnsOf(call);
     if (!spawns) return null;
     for (const spawn of spawns) kept.push(keptIn(ctx, spawn));
@@ -594,10 +621,30 @@ function reraisesThroughAexit(ctx: RuleContext, body: SyntaxNode | null, name: s
   if (guard?.type !== 'if_statement' || guard.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) return false;
   const condition = unparenthesize(guard.childForFieldName('condition')!);
   const operands = condition.type === 'comparison_operator' ? condition.namedChildren : [];
-  if (operands.length !== 2 || !/^\S+\s+is\s+\S+$/.test(condition.text) || operands[0]!.text !== name || !params.has(operands[1]!.text)) return false;
+  if (operands.length !== 2 || !/^\S+\s+is\s+(not\s+)?\S+$/.test(condition.text) || operands[0]!.text !== name || !params.has(operands[1]!.text)) return false;
   const inner = guard.childForFieldName('consequence')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  // `if exc is not value: raise`, then nothing: falling off the end returns None for `value` itself.
+  if (/^\S+\s+is\s+not\s+\S+$/.test(condition.text)) return rest.length === 0 && inner.length === 1 && inner[0]!.type === 'raise_statement';
   const returnsFalse = inner.length === 1 && inner[0]!.type === 'return_statement' && /^return(\s+(False|None))?$/.test(inner[0]!.text);
   return returnsFalse && rest.length > 0 && rest.every((statement) => statement.type === 'raise_statement');
+}
+
+/**
+ * The handler keeps the exception in a local (`cancelled = e`) that the function raises later
+ * (`if cancelled: raise cancelled`, mitmproxy's connection handler): cleanup runs first, and the
+ * cancellation still comes out.
+ */
+function raisedLater(fn: SyntaxNode | null, body: SyntaxNode | null, name: string | null): boolean {
+  if (!fn || !body || name === null) return false;
+  const kept = body
+    .descendantsOfType('assignment')
+    .filter((a) => a.childForFieldName('right')?.type === 'identifier' && a.childForFieldName('right')!.text === name && a.childForFieldName('left')?.type === 'identifier')
+    .map((a) => a.childForFieldName('left')!.text);
+  if (kept.length === 0) return false;
+  return fn.descendantsOfType('raise_statement').some((r) => {
+    const raised = r.namedChildren[0];
+    return raised?.type === 'identifier' && kept.includes(raised.text) && r.startIndex > body.endIndex;
+  });
 }
 
 export const swallowedCancellation: Rule = {
@@ -693,6 +740,7 @@ export const swallowedCancellation: Rule = {
         if (body && caught.catchAll && handsOn(ctx, body, caught.name)) return;
         if (caught.catchAll && retryFilter(body, caught.name)) return;
         if (reraisesThroughAexit(ctx, body, caught.name)) return;
+        if (raisedLater(enclosingCoroutine(ctx), body, caught.name)) return;
         if (caught.catchAll && !(outcome & (BREAK | CONTINUE))) {
           if (endsTheCoroutine(node)) return;
           if (body && !(outcome & NORMAL) && storesException(body, caught.name)) return;

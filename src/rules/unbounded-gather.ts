@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
+import { dottedName, methodCall, namesIO, NESTED_SCOPES, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'generator_expression']);
 const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future', 'asyncio.Task']);
@@ -284,6 +284,25 @@ function oneLevelRecursion(ctx: RuleContext, coroutine: SyntaxNode, gather: Synt
   return false;
 }
 
+/** First words that open a request or a connection per item, on top of the reads of `namesIO`. */
+const OPENING_VERBS = new Set(['upload', 'execute', 'connect', 'post', 'put', 'patch', 'send_request']);
+
+/**
+ * Whether the coroutine started per item clearly opens a request, a query or a connection:
+ * `session.get(url)`, `fetch_user(uid)`, `bucket.upload` mapped over files. Closing, waiting on,
+ * cancelling or bookkeeping (`w.close()`, `self.remove_worker(w)`, `self.rpc(w).profile()` through
+ * a pool that caps its connections) is not the flood the rule is about, and an unknown verb may be
+ * either: those stay silent.
+ */
+function opensIO(coroutine: SyntaxNode): boolean {
+  const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
+  if (callee?.type === 'identifier') return namesIO(null, callee.text, OPENING_VERBS);
+  if (callee?.type !== 'attribute') return false;
+  const name = callee.childForFieldName('attribute')?.text;
+  const receiver = dottedName(callee.childForFieldName('object'));
+  return name !== undefined && receiver !== null && namesIO(receiver, name, OPENING_VERBS);
+}
+
 function calleeLabel(coroutine: SyntaxNode): string {
   const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
   const text = (callee?.text ?? coroutine.text).replace(/\s+/g, '');
@@ -303,7 +322,7 @@ export const unboundedGather: Rule = {
       unbounded: '`asyncio.gather` starts `{callee}()` for every item of `{input}` at once, and nothing bounds how many run together',
     },
     docs: {
-      what: "Flags `asyncio.gather(*(f(x) for x in xs))`, `gather(*[f(x) for x in xs])`, `gather(*map(f, xs))` and `gather(*tasks)` where `tasks` is built by such a comprehension or by `tasks.append(f(x))` in a `for` loop, when `xs` is an input of unknown size (a parameter, an attribute, a local computed by a call) and nothing bounds the concurrency. Not flagged: a literal, a slice (`xs[:10]`), `range(...)`, a batch of an outer loop (or a name saying `batch` / `chunk` / `page`), a function that mentions a semaphore or limiter, and a callee of the same file that acquires a semaphore, lock or limiter (`async with sem:`) or mentions one, and a method of each item over what the object already holds (`gather(*(conn.close() for conn in self._connections))`, also over `self.x.values()` or a local bound only to such attributes or `chain(...)` of them): closing, waiting on or messaging resources that exist opens nothing new, and their number is what exists; so does calling each receiver a signal or event object holds (`gather(*(receiver(sender) for receiver in self._receivers.values()))`): the handlers registered in code; the same through a task wrapper named `create_task` / `ensure_future` (`create_task(item.close)` appended per held item). Nor is a one-level walk into a structure: the enclosing function calling itself per child with the flag that guards the fan-out switched off (`if recurse: gather(*(discover(c, recurse=False) for c in node.children))`). A call that takes the item as an argument (`self.execute_command(slot)` over caller-supplied `slots`) is still flagged. A callee defined elsewhere (`session.get`, an imported function) is flagged: the finding is advice (info), to be dismissed where the input is known to be small.",
+      what: "Flags `asyncio.gather(*(f(x) for x in xs))`, `gather(*[f(x) for x in xs])`, `gather(*map(f, xs))` and `gather(*tasks)` where `tasks` is built by such a comprehension or by `tasks.append(f(x))` in a `for` loop, when `xs` is an input of unknown size (a parameter, an attribute, a local computed by a call) and nothing bounds the concurrency. Not flagged: a literal, a slice (`xs[:10]`), `range(...)`, a batch of an outer loop (or a name saying `batch` / `chunk` / `page`), a function that mentions a semaphore or limiter, and a callee of the same file that acquires a semaphore, lock or limiter (`async with sem:`) or mentions one, and a method of each item over what the object already holds (`gather(*(conn.close() for conn in self._connections))`, also over `self.x.values()` or a local bound only to such attributes or `chain(...)` of them): closing, waiting on or messaging resources that exist opens nothing new, and their number is what exists; so does calling each receiver a signal or event object holds (`gather(*(receiver(sender) for receiver in self._receivers.values()))`): the handlers registered in code; the same through a task wrapper named `create_task` / `ensure_future` (`create_task(item.close)` appended per held item). Nor is a one-level walk into a structure: the enclosing function calling itself per child with the flag that guards the fan-out switched off (`if recurse: gather(*(discover(c, recurse=False) for c in node.children))`). Only a coroutine that clearly opens a request, a query or a connection per item is flagged: a name that reads or requests (`fetch...`, `download...`, `query...`, `lookup...`, `request...`), uploads, executes, connects or posts, an HTTP method of another object (`session.get(url)`), or a `get...` / `list...` of an object named for a remote store or service (`db`, `api`, `s3`...). Closing, waiting on, removing, cancelling or messaging items, bookkeeping through the object's own methods, a callable handed in (`handler(event)`) and unknown verbs stay silent: they are not the flood of new connections the rule is about, and a guess would be noise. A call that takes the item as an argument (`self.execute_command(slot)` over caller-supplied `slots`) is flagged, and so is a callee defined elsewhere (`session.get`, an imported `fetch_user`): the finding is advice (info), to be dismissed where the input is known to be small.",
       why: 'gather starts every coroutine at once. With ten items that is the point; with the ten thousand rows a query returned it opens ten thousand connections or requests together: the remote side rate-limits or refuses them, connection pools time out waiting (httpx raises `PoolTimeout`), file descriptors run out, and memory holds every response at the same time. A semaphore keeps the same code concurrent but bounded.',
       example: [
         'import asyncio',
@@ -341,7 +360,7 @@ export const unboundedGather: Rule = {
         for (const arg of node.childForFieldName('arguments')?.namedChildren ?? []) {
           if (arg.type !== 'list_splat' || !arg.namedChild(0)) continue;
           const fan = fanOut(ctx, arg.namedChild(0)!);
-          if (!fan) continue;
+          if (!fan || !opensIO(fan.coroutine)) continue;
           const input = unboundedInput(ctx, fan.iterable);
           if (!input) continue;
           // Closing, waiting on or messaging what the object already holds (its connections, its

@@ -590,3 +590,48 @@ export function occurrencesIn(scope: SyntaxNode, name: string): Occurrence[] {
     }
   }
 }
+
+// ---- calls that reach out: by their names, since what a method does is rarely known ----
+
+/** The verb of a callee: `fetch_user` -> `fetch`, `self._get` -> `get`, `getUser` -> `get`. */
+export function verbOf(name: string): string {
+  const bare = name.replace(/^_+/, '');
+  const snake = bare.split('_')[0] ?? '';
+  const camel = /^[a-z]+/.exec(snake)?.[0] ?? snake;
+  return camel.toLowerCase();
+}
+
+/**
+ * First words of the calls that clearly reach out, wherever they are called: fetching a page,
+ * querying a store, downloading a blob (`await fetch(url)`, `await api.fetch_user(id)`).
+ */
+const IO_VERBS = new Set(['fetch', 'load', 'read', 'retrieve', 'download', 'query', 'lookup', 'scrape', 'crawl', 'ping', 'probe', 'request']);
+
+/**
+ * First words that only sometimes reach out: `get_user` may be a query or a dictionary lookup,
+ * `get_input_entity` a cache-first resolver (Telethon). They count only on a receiver named for a
+ * remote store or service (`db.get_user(id)`), or in a name that says it is remote (`get_page(url)`).
+ */
+const MAYBE_IO_VERBS = new Set(['get', 'list', 'describe', 'search', 'find', 'head', 'resolve', 'check']);
+const REMOTE_RECEIVER = /^_*(db|database|pool|api|http|redis|s3|storage|store|backend|repo|repository|collection|bucket|es|elastic|mongo|dynamo|dynamodb|registry)$/i;
+const REMOTE_NAME = /url|uri|http|page|remote|network|dns|feed|html|webpage|website/i;
+/** HTTP methods of another object: `session.get(url)`, `client.head(url)`, `cache.get(key)`. */
+const HTTP_METHODS = new Set(['get', 'head', 'options', 'request']);
+
+/**
+ * Whether a call named `name` on `receiver` (dotted, or null for a plain function) clearly does
+ * I/O by its name. `verbs` adds first words that count for the caller (`upload`, `execute`).
+ */
+export function namesIO(receiver: string | null, name: string, verbs: ReadonlySet<string> = new Set()): boolean {
+  const verb = verbOf(name);
+  if (IO_VERBS.has(verb) || verbs.has(verb)) return true;
+  if (receiver === null) return MAYBE_IO_VERBS.has(verb) && REMOTE_NAME.test(name);
+  if (receiver !== 'self' && receiver !== 'cls' && HTTP_METHODS.has(name)) return true;
+  if (!MAYBE_IO_VERBS.has(verb)) return false;
+  return REMOTE_RECEIVER.test(receiver.split('.').pop() ?? '') || REMOTE_NAME.test(name);
+}
+
+/** The I/O verbs on their own, for a method of a loop's item (`await page.fetch()`). */
+export function namesIOVerb(name: string): boolean {
+  return IO_VERBS.has(verbOf(name));
+}

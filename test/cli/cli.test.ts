@@ -50,6 +50,15 @@ describe('asyncguard check', () => {
     expect(stdout).toContain('Found 1 problem in 1 file.');
   });
 
+  it('takes an absolute path outside the working folder', async () => {
+    const dir = tempDir({ 'poll.py': BLOCKING });
+    const elsewhere = tempDir({});
+    const { code, stdout, stderr } = await cli(['check', join(dir, 'poll.py')], elsewhere);
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/poll\.py:7:9: AG101 \[error\]/);
+  });
+
   it('prints JSON records with exactly the documented fields', async () => {
     const dir = tempDir({ 'poll.py': BLOCKING });
     const { code, stdout } = await cli(['check', '--format', 'json', '.'], dir);
