@@ -39,9 +39,20 @@ function releases(root: SyntaxNode, lock: string): boolean {
   return found;
 }
 
+/**
+ * The `try` releases the lock in its `finally`, or in a catch-all (`except BaseException:` / bare
+ * `except:`) that re-raises: the lock is released on every failure, cancellation included, and
+ * kept on success by design (dask's ConnectionPool, whose slot belongs to the connection it opened).
+ */
 function releasesInFinally(tryStatement: SyntaxNode, lock: string): boolean {
   const clause = tryStatement.namedChildren.find((c) => c.type === 'finally_clause');
-  return clause !== undefined && releases(clause, lock);
+  if (clause !== undefined && releases(clause, lock)) return true;
+  return tryStatement.namedChildren.some((handler) => {
+    if (handler.type !== 'except_clause') return false;
+    const caught = handler.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment');
+    const catchAll = !caught || /^(builtins\.)?BaseException\b/.test(caught.text);
+    return catchAll && releases(handler, lock) && handler.descendantsOfType('raise_statement').length > 0;
+  });
 }
 
 /** A statement that can neither raise in practice nor be cancelled: no call, no await. */
@@ -102,7 +113,7 @@ export const acquireWithoutFinally: Rule = {
       gap: '`{lock}.acquire()` is not followed at once by the `try:` whose `finally:` releases it: an exception or a cancellation in the code in between leaves it held for good, and every later `acquire()` waits forever',
     },
     docs: {
-      what: 'Flags `await lock.acquire()` (also through `asyncio.wait_for`) on an asyncio `Lock`, `Semaphore`, `BoundedSemaphore` or `Condition` (built in the file, or annotated as one; a name or `self.x` attribute), when the same function calls `lock.release()` but the code between the two is not protected by `try: ... finally: lock.release()`: the next statement to run after the acquire must be such a `try` (statements without a call or an await may come in between), or the acquire must sit in the body of one. `if await lock.acquire():` followed by such a `try` is fine. Not flagged: `async with lock:`; a function that never calls `lock.release()` itself (an `__aenter__`, a wrapper API, a release in a done-callback: the ownership is handed on); a lock whose type the file does not show; a `threading` lock (a blocking-call rule covers those).',
+      what: 'Flags `await lock.acquire()` (also through `asyncio.wait_for`) on an asyncio `Lock`, `Semaphore`, `BoundedSemaphore` or `Condition` (built in the file, or annotated as one; a name or `self.x` attribute), when the same function calls `lock.release()` but the code between the two is not protected by `try: ... finally: lock.release()`: the next statement to run after the acquire must be such a `try` (statements without a call or an await may come in between), or the acquire must sit in the body of one. `if await lock.acquire():` followed by such a `try` is fine. Not flagged: `async with lock:`; a function that never calls `lock.release()` itself (an `__aenter__`, a wrapper API, a release in a done-callback: the ownership is handed on); a lock whose type the file does not show; a `threading` lock (a blocking-call rule covers those); a `try` right after the acquire whose catch-all (`except BaseException:` or bare `except:`) releases and re-raises (the lock is released on every failure and kept on success on purpose, a pool slot owned by the connection it opened); and `test*` functions, where a lock is a gate the test opens later and dies with it.',
       why: 'Between the acquire and a plain `release()` call, any exception (a failed request, a bad payload) or a cancellation (a timeout, a client disconnect, a shutdown) at an `await` skips the release. An asyncio lock has no owner that could be cleaned up: it stays locked for the life of the process, and every task that later waits on it hangs silently, the classic "service stops answering after the first error" deadlock. A semaphore loses a slot for good each time, until none are left.',
       example: [
         'import asyncio',
@@ -134,7 +145,8 @@ export const acquireWithoutFinally: Rule = {
   create(ctx) {
     return {
       await(node) {
-        if (!ctx.inAsyncCode()) return;
+        // A test's own lock (a gate it opens later on purpose) dies with the test.
+        if (!ctx.inAsyncCode() || /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '')) return;
         const awaited = node.namedChildren.find((c) => c.type !== 'comment');
         if (!awaited) return;
         const receiver = acquired(ctx, awaited);

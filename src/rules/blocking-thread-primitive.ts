@@ -155,6 +155,53 @@ function joinsAfterAwaitedFuture(ctx: RuleContext, receiver: SyntaxNode, join: S
   return awaited;
 }
 
+/** Calls that work on memory only: container methods, and builtins that copy or measure. */
+const IN_MEMORY = new Set([
+  'get', 'pop', 'popitem', 'setdefault', 'append', 'appendleft', 'add', 'remove', 'discard', 'update', 'items', 'keys',
+  'values', 'copy', 'clear', 'extend', 'insert', 'index', 'count', 'popleft', 'len', 'list', 'dict', 'set', 'tuple',
+  'sorted', 'min', 'max', 'isinstance', 'id', 'hash', 'bool', 'int', 'str', 'frozenset', 'any', 'all', 'sum',
+  'notify', 'notify_all',
+]);
+
+/**
+ * Whether every holder of the lock `value` names keeps it only for a moment: each `with <lock>:`
+ * of the class (for `self.x`) or the file does nothing but work on memory (container methods,
+ * copying builtins, `notify()`; a sync holder may also `wait()` on a Condition, which releases the
+ * lock), and nothing calls `<lock>.acquire()` by hand. Then taking it on the loop cannot wait for
+ * long: electrum's `interfaces_lock`, guarding a dict shared with GUI threads.
+ */
+function heldBriefly(value: SyntaxNode): boolean {
+  const lock = value.text.replace(/\s+/g, '');
+  let root: SyntaxNode | null = value;
+  if (lock.startsWith('self.')) while (root && root.type !== 'class_definition') root = root.parent;
+  else while (root?.parent) root = root.parent;
+  if (!root) return false;
+  const holders = root.descendantsOfType('with_statement').filter((w) =>
+    (w.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren ?? []).some((item) => {
+      let held = item.childForFieldName('value');
+      if (held?.type === 'as_pattern') held = held.namedChild(0);
+      return held?.text.replace(/\s+/g, '') === lock;
+    }),
+  );
+  const byHand = root.descendantsOfType('call').some((call) => {
+    const method = methodCall(call);
+    return method?.method === 'acquire' && method.receiver.text.replace(/\s+/g, '') === lock;
+  });
+  if (byHand || holders.length === 0) return false;
+  return holders.every((holder) => {
+    const body = holder.childForFieldName('body');
+    if (!body || body.descendantsOfType(['await', 'yield']).length > 0) return false;
+    let fn: SyntaxNode | null = holder.parent;
+    while (fn && fn.type !== 'function_definition') fn = fn.parent;
+    const sync = fn?.child(0)?.type !== 'async';
+    return body.descendantsOfType('call').every((call) => {
+      const callee = call.childForFieldName('function');
+      const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+      return name !== undefined && (IN_MEMORY.has(name) || (sync && name === 'wait'));
+    });
+  });
+}
+
 export const blockingThreadPrimitive: Rule = {
   meta: {
     id: 'AG108',
@@ -177,7 +224,7 @@ export const blockingThreadPrimitive: Rule = {
       result: '`.result()` on a `concurrent.futures.Future` blocks the event loop until the work is done',
     },
     docs: {
-      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for.',
+      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for. A plain `with` on a lock is also left alone when every holder of that lock (every `with` on it in the class, for `self.x`, or in the file; none taking it by hand with `acquire()`) only works on memory (container methods, copying builtins, `notify()`, and in a sync holder the `wait()` of a Condition, which releases the lock): taking it cannot wait for long. Holding a threading lock across an `await` is always flagged.',
       why: 'These calls park the calling thread until another thread acts. In async code the calling thread is the event loop: no task runs, no timer fires and no socket is served until the other thread releases the lock, sets the event, fills the queue or finishes the work. If that other party is itself a task on the same loop (a threading lock held across an `await`, a future that needs the loop to complete), it can never run: the service deadlocks.',
       example: [
         'import queue',
@@ -276,7 +323,9 @@ export const blockingThreadPrimitive: Rule = {
           const kind = LOCK_KIND[typeOf(ctx, value) ?? ''];
           if (!kind) continue;
           const receiver = value.text.replace(/\s+/g, '');
-          ctx.report({ node: value, messageId: body && awaitsInside(body) ? 'withAwait' : 'with', data: { receiver, kind } });
+          const acrossAwait = body !== null && awaitsInside(body);
+          if (!acrossAwait && heldBriefly(value)) continue;
+          ctx.report({ node: value, messageId: acrossAwait ? 'withAwait' : 'with', data: { receiver, kind } });
         }
       },
     };

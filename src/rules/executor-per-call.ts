@@ -53,7 +53,7 @@ export const executorPerCall: Rule = {
       shutdown: '`{callee}()` waits for every job of the pool (`wait=True` is the default): it blocks the event loop until they have all finished',
     },
     docs: {
-      what: 'Flags, in async code, a `with ThreadPoolExecutor(...)` / `with ProcessPoolExecutor(...)` block (resolved through the `concurrent.futures` imports), a `with pool:` on an executor created in the same function, and `pool.shutdown()` / `pool.shutdown(wait=True)` on an executor created in the same function. Not flagged: `shutdown(wait=False)`, an executor kept at module level or on `self` and reused (shutting such a pool down once at exit is not per call), `loop.run_in_executor(None, ...)` and `asyncio.to_thread(...)`, and any of this in a sync function.',
+      what: 'Flags, in async code, a `with ThreadPoolExecutor(...)` / `with ProcessPoolExecutor(...)` block (resolved through the `concurrent.futures` imports), a `with pool:` on an executor created in the same function, and `pool.shutdown()` / `pool.shutdown(wait=True)` on an executor created in the same function. Not flagged: `shutdown(wait=False)`, an executor kept at module level or on `self` and reused (shutting such a pool down once at exit is not per call), `loop.run_in_executor(None, ...)` and `asyncio.to_thread(...)`, any of this in a sync function, and `test*` functions, where a test makes a pool of its own on purpose (to hand to the code under test, or to break it).',
       why: 'A pool per call pays the start-up every time: new threads, or for a `ProcessPoolExecutor` new worker processes (with the `spawn` / `forkserver` start methods, fresh interpreters that re-import the application: hundreds of milliseconds each), so the offloading costs more than it saves. Worse, leaving the `with` block calls `shutdown(wait=True)`, a plain blocking call: when the block is left early (an exception, a timeout, the task being cancelled) while jobs are still running, the event loop thread sits in `shutdown` until they finish, and every other task of the service freezes meanwhile.',
       example: [
         'import asyncio',
@@ -83,9 +83,12 @@ export const executorPerCall: Rule = {
     ],
   },
   create(ctx) {
+    // A test that needs a pool of its own (to hand to the code under test, or to break it) makes
+    // one per test on purpose; the cost per call does not matter there.
+    const inTest = () => /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '');
     return {
       with_statement(node) {
-        if (!ctx.inAsyncCode() || node.child(0)?.type === 'async') return;
+        if (!ctx.inAsyncCode() || inTest() || node.child(0)?.type === 'async') return;
         for (const value of withItemValues(node)) {
           if (value.type === 'call' && calleeIn(ctx, value, EXECUTORS)) {
             ctx.report({ node: value, messageId: 'with', data: { callee: calleeText(value) } });
@@ -95,7 +98,7 @@ export const executorPerCall: Rule = {
         }
       },
       call(node) {
-        if (!ctx.inAsyncCode()) return;
+        if (!ctx.inAsyncCode() || inTest()) return;
         const method = methodCall(node);
         if (method?.method !== 'shutdown' || !localExecutor(ctx, method.receiver)) return;
         if (waits(node) !== true) return;

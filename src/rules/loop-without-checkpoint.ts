@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { methodCall, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
+import { dottedName, methodCall, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
 
 
 /** Calls that never return normally: they raise (SystemExit) or end the process. */
@@ -360,7 +360,7 @@ export const loopWithoutCheckpoint: Rule = {
       never: 'This `while True:` loop never awaits and has no `break`, `return` or `raise`: it runs forever without yielding to the event loop',
     },
     docs: {
-      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()`, but not `d.pop(k, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at.",
+      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()`, but not `d.pop(k, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at. Nor a loop whose body, before its first `await`, leaves on a test of state the body itself changes (`event = conn.next_event()` then `if event is None: return`, a drain; or `if self.state != UNKNOWN: return` where a pass sets `self.state`): a pass that skips the `await` moves that state on.",
       why: "asyncio switches tasks only when the running task suspends at an `await`. An iteration that skips every `await` hands nothing back to the loop, and when the state that makes it skip does not change (an empty buffer, a paused flag, a closed connection) the loop spins on it: CPU at 100%, and every other task, timer and connection on the event loop frozen, including the very task that would change the state.",
       example: [
         'import asyncio',
@@ -409,12 +409,40 @@ export const loopWithoutCheckpoint: Rule = {
           ctx.report({ node: header, messageId: 'never' });
           return;
         }
+        if (body && exitTestOnLoopState(body)) return;
         if (result.continueRow >= 0) ctx.report({ node: header, messageId: 'continues', data: { line: String(result.continueRow + 1) } });
         else if (result.fall) ctx.report({ node: header, messageId: 'falls' });
       },
     };
   },
 };
+
+/**
+ * A statement of the body, before any `await`, that leaves the loop on a test of state the body
+ * itself changes: `event = conn.next_event()` then `if event is None: return` (dnspython's QUIC
+ * event drain), or `if self.validation_state != UNKNOWN: return` where a pass sets
+ * `self.validation_state` (prompt_toolkit's validator loop). A pass that skips the `await` moves
+ * that state on, so the loop drains or ends instead of spinning on unchanged state.
+ */
+function exitTestOnLoopState(body: SyntaxNode): boolean {
+  const assigned = new Set<string>();
+  for (const assignment of body.descendantsOfType(['assignment', 'augmented_assignment'])) {
+    const left = assignment.childForFieldName('left');
+    const name = left ? dottedName(left) : null;
+    if (name) assigned.add(name);
+  }
+  for (const statement of body.namedChildren) {
+    if (statement.descendantsOfType('await').length > 0 || statement.type === 'for_statement' || statement.type === 'while_statement') return false;
+    if (statement.type !== 'if_statement' || statement.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) continue;
+    const consequence = statement.childForFieldName('consequence')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    const leaves = consequence.length === 1 && ['return_statement', 'break_statement', 'raise_statement'].includes(consequence[0]!.type);
+    const condition = statement.childForFieldName('condition');
+    if (!leaves || !condition) continue;
+    const read = [condition, ...condition.descendantsOfType(['identifier', 'attribute'])].map((n) => dottedName(n)).filter((n): n is string => n !== null);
+    if (read.some((name) => assigned.has(name))) return true;
+  }
+  return false;
+}
 
 /** True when a loop body contains a `break` of this loop, a `return`, or a `raise` (not in nested scopes). */
 function exitsLoop(body: SyntaxNode | null): boolean {

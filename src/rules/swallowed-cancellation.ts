@@ -376,26 +376,23 @@ interface Waited {
 const norm = (node: SyntaxNode) => unparenthesize(node).text.replace(/^\*/, '').replace(/\s+/g, '');
 
 /**
- * `try: await task / except CancelledError: ...`: the waiter expects the task to end cancelled and
- * absorbs it, so the outcome it reads is the same whether the task re-raises or returns.
+ * `task.cancel()` and then `await task` (bare, in a `try` that catches the CancelledError, or under
+ * `with suppress(...)`): the waiter cancelled the task itself and counts on it ending, so the
+ * outcome it reads is the same whether the task re-raises or returns.
  */
 function absorbsCancellation(node: SyntaxNode): boolean {
   const awaited = node.namedChild(0) ? norm(node.namedChild(0)!) : null;
   for (let up = node.parent; up && !NESTED_SCOPES.has(up.type); up = up.parent) {
-    // `with suppress(asyncio.CancelledError): await task` (distributed's Cluster._close).
-    if (up.type === 'with_statement' && /\bsuppress\s*\([^)]*\bCancelledError\b/.test(up.namedChildren.find((c) => c.type === 'with_clause')?.text ?? '')) return true;
-    // `task.cancel()` then `await task` in the same block (textual's Timer.stop): the waiter
-    // cancelled the task itself and counts on it ending quietly.
+    // `task.cancel()` then `await task` (textual's Timer.stop), also under `with suppress(...)`
+    // (dask's Cluster._close): the waiter cancelled the task itself and counts on it ending
+    // quietly. A waiter that did not cancel it (aiohttp's shutdown, awaiting the handler task under
+    // a timeout) still reads the outcome: a swallow there defeats its timeout.
     if (up.type === 'block' && awaited) {
       const statement = up.namedChildren.find((c) => c.startIndex <= node.startIndex && node.endIndex <= c.endIndex);
       for (let before = statement?.previousNamedSibling; before; before = before.previousNamedSibling) {
         if (norm(before).startsWith(`${awaited}.cancel(`)) return true;
       }
     }
-    const tryStatement = up.parent;
-    if (up.type !== 'block' || tryStatement?.type !== 'try_statement' || tryStatement.childForFieldName('body')?.id !== up.id) continue;
-    const handlers = tryStatement.namedChildren.filter((c) => c.type === 'except_clause');
-    if (handlers.some((h) => /^except\s*\(?[^:]*\bCancelledError\b/.test(h.text))) return true;
   }
   return false;
 }
@@ -456,6 +453,8 @@ function callsOf(ctx: RuleContext, fn: SyntaxNode): SyntaxNode[] {
     if (!method) return callee?.type === 'identifier' && callee.text === name;
     if (callee?.type !== 'attribute' || callee.childForFieldName('attribute')?.text !== name) return false;
     const object = dottedName(callee.childForFieldName('object'));
+    // `self.worker()` calls the method of its own class, not a namesake in another class.
+    if (object === 'self' || object === 'cls') return enclosing(call, 'class_definition')?.id === enclosing(fn, 'class_definition')?.id;
     return object === null || ctx.imports.resolve(object) === null;
   });
 }
@@ -553,7 +552,23 @@ function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] 
  */
 function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: SyntaxNode) => Waited): boolean {
   const kept = tasksOf(ctx, fn);
-  return kept !== null && kept.every((k) => k === 'dropped' || (k !== null && !waited(k.holder).any.has(norm(k.holder))));
+  return kept !== null && kept.every((k) => k === 'dropped' || (k !== null && !escapes(k.holder) && !waited(k.holder).any.has(norm(k.holder))));
+}
+
+/**
+ * A local holding the task that leaves its function (returned, handed to a call, stored
+ * elsewhere): whoever gets it may await it, so the function's own waits are not all the waits.
+ */
+function escapes(holder: SyntaxNode): boolean {
+  if (holder.type !== 'identifier') return false;
+  const fn = enclosing(holder, 'function_definition');
+  if (!fn) return false;
+  return fn.descendantsOfType('identifier').some((use) => {
+    if (use.text !== holder.text || use.id === holder.id) return false;
+    const parent = use.parent;
+    if (parent?.type === 'return_statement' || parent?.type === 'argument_list' || parent?.type === 'list' || parent?.type === 'tuple') return true;
+    return parent?.type === 'assignment' && parent.childForFieldName('right')?.id === use.id;
+  });
 }
 
 /**
@@ -660,7 +675,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; an `await` inside a `try` that catches CancelledError, or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter sees the same outcome either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; an `await` right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -713,9 +728,12 @@ export const swallowedCancellation: Rule = {
     };
     const backgroundWaited = new Map<number, Waited>();
     // What reads `self.<attr>` is in the class that keeps it; anything else may be read anywhere.
+    // A local of a function (`task = ensure_future(...)`) is read only in that function and the
+    // functions nested in it.
     const waitedFor = (holder: SyntaxNode): Waited => {
       const cls = /^(self|cls)\./.test(holder.text) ? enclosing(holder, 'class_definition') : null;
-      const root = cls ?? ctx.file.tree.rootNode;
+      const fn = holder.type === 'identifier' ? enclosing(holder, 'function_definition') : null;
+      const root = cls ?? fn ?? ctx.file.tree.rootNode;
       let waited = backgroundWaited.get(root.id);
       if (!waited) backgroundWaited.set(root.id, (waited = waitedTexts(root, unread)));
       return waited;
