@@ -552,23 +552,46 @@ function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] 
  */
 function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: SyntaxNode) => Waited): boolean {
   const kept = tasksOf(ctx, fn);
-  return kept !== null && kept.every((k) => k === 'dropped' || (k !== null && !escapes(k.holder) && !waited(k.holder).any.has(norm(k.holder))));
+  const unread = (holder: SyntaxNode) => !waited(holder).any.has(norm(holder));
+  return (
+    kept !== null &&
+    kept.every((k) => {
+      if (k === 'dropped') return true;
+      if (k === null) return false;
+      const onward = escapes(k.holder);
+      return onward !== null && onward.every(unread) && unread(k.holder);
+    })
+  );
 }
 
 /**
- * A local holding the task that leaves its function (returned, handed to a call, stored
- * elsewhere): whoever gets it may await it, so the function's own waits are not all the waits.
+ * Where a local holding the task goes beyond its function: the containers it is added to
+ * (`_background_tasks.add(task)`, the keep-a-reference idiom), to be checked for waits like the
+ * task itself; null when it leaves otherwise (returned, handed to a call, stored), since whoever
+ * gets it may await it.
  */
-function escapes(holder: SyntaxNode): boolean {
-  if (holder.type !== 'identifier') return false;
+function escapes(holder: SyntaxNode): SyntaxNode[] | null {
+  if (holder.type !== 'identifier') return [];
   const fn = enclosing(holder, 'function_definition');
-  if (!fn) return false;
-  return fn.descendantsOfType('identifier').some((use) => {
-    if (use.text !== holder.text || use.id === holder.id) return false;
+  if (!fn) return [];
+  const containers: SyntaxNode[] = [];
+  for (const use of fn.descendantsOfType('identifier')) {
+    if (use.text !== holder.text || use.id === holder.id) continue;
     const parent = use.parent;
-    if (parent?.type === 'return_statement' || parent?.type === 'argument_list' || parent?.type === 'list' || parent?.type === 'tuple') return true;
-    return parent?.type === 'assignment' && parent.childForFieldName('right')?.id === use.id;
-  });
+    if (parent?.type === 'argument_list') {
+      const callee = parent.parent?.childForFieldName('function');
+      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : null;
+      const container = callee?.type === 'attribute' ? callee.childForFieldName('object') : null;
+      if (container && (method === 'add' || method === 'append') && parent.namedChildren.length === 1) {
+        containers.push(container);
+        continue;
+      }
+      return null;
+    }
+    if (parent?.type === 'return_statement' || parent?.type === 'list' || parent?.type === 'tuple') return null;
+    if (parent?.type === 'assignment' && parent.childForFieldName('right')?.id === use.id) return null;
+  }
+  return containers;
 }
 
 /**
