@@ -25,9 +25,10 @@ const RUFF_IMPLEMENTS = new Set([
   'ASYNC221', 'ASYNC222', 'ASYNC230', 'ASYNC240', 'ASYNC250', 'ASYNC251', 'RUF006', 'RUF029', 'PLE1142', 'PLE1700', 'F704',
 ]);
 
-// CORPUS=held-out: the packages kept out of the tuning (bench/corpus.mjs), written to heldout-*.
-const HELD_OUT = process.env.CORPUS === 'held-out';
-const { roots, files, missing } = loadCorpus({ heldOut: HELD_OUT });
+// CORPUS=held-out: the packages kept out of the tuning (bench/corpus.mjs), written to heldout-*;
+// CORPUS=held-out-2: the second held-out set, written to heldout2-*.
+const SET = process.env.CORPUS ?? 'tuned';
+const { roots, files, missing } = loadCorpus({ set: SET });
 const isTest = pathFilter(DEFAULT_SETTINGS).isTest;
 
 // ---- asyncguard, as a whole-file check with the App's defaults (off rules stay off), and again
@@ -113,7 +114,7 @@ const summary = {
   findings: { asyncguard: ours.length, posted: posted.length, byRule: Object.fromEntries(RULES.map((r) => [r.meta.id, posted.filter((f) => f.ruleId === r.meta.id).length])) },
   agreement,
 };
-const prefix = HELD_OUT ? 'heldout-' : '';
+const prefix = { tuned: '', 'held-out': 'heldout-', 'held-out-2': 'heldout2-' }[SET];
 writeFileSync(join(here, 'results', `${prefix}ruff-agreement.json`), `${JSON.stringify(summary, null, 2)}\n`);
 writeFileSync(join(here, 'results', `${prefix}precision-sample.md`), md.join('\n'));
 console.log(JSON.stringify({ ...summary, agreement: agreement.map(({ onlyAsyncguard, onlyRuff, ...rest }) => rest) }, null, 2));

@@ -15,4 +15,5 @@ export function debianRoots(packages?: string[]): { roots: CorpusRoot[]; missing
 export function stdlibAsyncioRoot(): CorpusRoot;
 export function corpusFiles(roots: CorpusRoot[]): CorpusFile[];
 export const HELD_OUT_PACKAGES: string[];
-export function loadCorpus(options?: { heldOut?: boolean }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
+export const HELD_OUT_2_PACKAGES: string[];
+export function loadCorpus(options?: { heldOut?: boolean; set?: 'tuned' | 'held-out' | 'held-out-2' }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };

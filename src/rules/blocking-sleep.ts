@@ -15,7 +15,7 @@ export const blockingSleep: Rule = {
       aliased: '`{callee}()` is `time.sleep()`: it blocks the event loop, no other task runs until it returns',
     },
     docs: {
-      what: 'Flags `time.sleep(...)` called in async code, however it is imported (`import time as t`, `from time import sleep`). A `time.sleep` handed by reference to `asyncio.to_thread` or `loop.run_in_executor`, or called in a nested sync `def` or `lambda`, is not flagged, nor `time.sleep(0)`, which returns at once (a yield of the GIL to other threads, not a wait).',
+      what: 'Flags `time.sleep(...)` called in async code, however it is imported (`import time as t`, `from time import sleep`). A `time.sleep` handed by reference to `asyncio.to_thread` or `loop.run_in_executor`, or called in a nested sync `def` or `lambda`, is not flagged.',
       why: 'An event loop runs one task at a time and only switches tasks at an `await`. `time.sleep` does not await: it parks the whole thread, so every other task, timer, callback and connection on that loop freezes for the full duration. A retry back-off or a polling delay written this way turns into a stall of the whole service.',
       example: [
         'import asyncio',
@@ -54,9 +54,6 @@ export const blockingSleep: Rule = {
     return {
       call(node) {
         if (!ctx.inAsyncCode() || ctx.resolveCallee(node) !== 'time.sleep') return;
-        // `time.sleep(0)` returns at once: a deliberate GIL yield to other threads, not a wait.
-        const given = node.childForFieldName('arguments')?.namedChildren ?? [];
-        if (given.length === 1 && /^0(\.0*)?$/.test(given[0]!.text)) return;
         const callee = calleeText(node);
         const statement = soleExpressionStatement(node);
         const args = node.childForFieldName('arguments')?.text;
