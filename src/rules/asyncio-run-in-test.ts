@@ -91,6 +91,20 @@ function bridgesAsyncHooks(fn: SyntaxNode, owner: SyntaxNode): boolean {
 }
 
 /**
+ * `loop.run_until_complete(...)` on a loop the test is given as a parameter: a pytest fixture's
+ * loop (`event_loop`, aiosmtpd's `temp_event_loop`), the one the other fixtures were built on. The
+ * test does not start a private loop; the mismatch the rule is about cannot happen.
+ */
+function onFixtureLoop(call: SyntaxNode, fn: SyntaxNode): boolean {
+  const receiver = methodCall(call)?.receiver;
+  if (receiver?.type !== 'identifier') return false;
+  return (fn.childForFieldName('parameters')?.namedChildren ?? []).some((param) => {
+    const name = param.type === 'identifier' ? param : (param.childForFieldName('name') ?? param.namedChildren.find((c) => c.type === 'identifier'));
+    return name?.text === receiver.text;
+  });
+}
+
+/**
  * Whether the test runs a coroutine it defines itself: a nested `async def` called in the argument
  * (`asyncio.run(f())`), or through a local built from one (`coro = _wrapper(test_coro, ...)`,
  * cylc's main-loop tests). Such a coroutine is test machinery made for this one call (a forked
@@ -128,7 +142,7 @@ export const asyncioRunInTest: Rule = {
       unittest: '`{callee}()` inside `{test}` runs the coroutine on a private event loop: derive the class from `unittest.IsolatedAsyncioTestCase` and make the method `async def` (`asyncSetUp` for set-up), then `await` it',
     },
     docs: {
-      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` written directly in a test: a `test*` function of a test module, or a `test*` method (or `setUp`/`tearDown`) of a `Test*` class or `unittest.TestCase` subclass. A file is a test module when its path matches the default test paths (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`) or it imports pytest or unittest. Not flagged: helpers that are not tests, pytest fixtures (`@pytest.fixture`, which prepare rather than test), lambdas and nested functions inside a test (a server thread running its own loop is a legitimate set-up), `async def` tests (AG205 reports `asyncio.run` there), calls under a Python-version guard (an `if` whose test mentions `sys.version_info` or a flag like `PY_38`, `PY3`, `PYTHON_VERSION`: a fallback for Pythons without `IsolatedAsyncioTestCase`), a coroutine the test defines itself (a nested `async def` called in the argument, or a local built from one: test machinery made for this one call, such as the server of a forked child, or a loop object a sync helper is then tested with), and `setUp`/`tearDown` of a class that defines `asyncSetUp`/`asyncTearDown` (a harness following `IsolatedAsyncioTestCase`\'s protocol, whose sync hooks only bridge to the async ones).',
+      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` written directly in a test: a `test*` function of a test module, or a `test*` method (or `setUp`/`tearDown`) of a `Test*` class or `unittest.TestCase` subclass. A file is a test module when its path matches the default test paths (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`) or it imports pytest or unittest. Not flagged: helpers that are not tests, pytest fixtures (`@pytest.fixture`, which prepare rather than test), lambdas and nested functions inside a test (a server thread running its own loop is a legitimate set-up), `async def` tests (AG205 reports `asyncio.run` there), calls under a Python-version guard (an `if` whose test mentions `sys.version_info` or a flag like `PY_38`, `PY3`, `PYTHON_VERSION`: a fallback for Pythons without `IsolatedAsyncioTestCase`), `run_until_complete` on a loop the test receives as a parameter (a pytest fixture such as `event_loop`, the loop the other fixtures were built on), a coroutine the test defines itself (a nested `async def` called in the argument, or a local built from one: test machinery made for this one call, such as the server of a forked child, or a loop object a sync helper is then tested with), and `setUp`/`tearDown` of a class that defines `asyncSetUp`/`asyncTearDown` (a harness following `IsolatedAsyncioTestCase`\'s protocol, whose sync hooks only bridge to the async ones).',
       why: 'A test that starts its own loop tests the code under conditions it never meets in production: a fresh loop per call, nothing shared with fixtures (an async client fixture created on the runner\'s loop fails with "attached to a different loop" when used from it), and no help from the plugin\'s loop management, timeouts and debug mode. With the test itself `async def`, pytest-asyncio or anyio runs it on a managed loop, fixtures and test share that loop, and the test reads like the production code it checks.',
       example: [
         'import asyncio',
@@ -177,6 +191,7 @@ export const asyncioRunInTest: Rule = {
         if (underVersionGuard(node, fn)) return;
         if (kind === 'unittest' && bridgesAsyncHooks(fn, chain[chain.length - 2]!.node)) return;
         if (runsOwnCoroutine(node, fn)) return;
+        if (!isRun && onFixtureLoop(node, fn)) return;
         ctx.report({ node, messageId: kind, data: { callee: calleeText(node), test: ctx.scope().qualifiedName } });
       },
     };

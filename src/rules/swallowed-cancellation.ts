@@ -685,6 +685,54 @@ function raisedLater(fn: SyntaxNode | null, body: SyntaxNode | null, name: strin
   });
 }
 
+/**
+ * The handler sets the flag its `while <flag>:` loop runs on to False (`self.running = False`,
+ * pymodbus's request handler): the loop ends after this pass, as if the handler broke out of it.
+ */
+function clearsLoopFlag(clause: SyntaxNode, body: SyntaxNode | null): boolean {
+  if (!body) return false;
+  let loop: SyntaxNode | null = clause.parent;
+  while (loop && loop.type !== 'while_statement' && !NESTED_SCOPES.has(loop.type)) loop = loop.parent;
+  const condition = loop?.type === 'while_statement' ? loop.childForFieldName('condition') : null;
+  const flag = condition ? dottedName(unparenthesize(condition)) : null;
+  if (!flag) return false;
+  return body.namedChildren.some((statement) => {
+    const assignment = statement.type === 'expression_statement' ? statement.namedChild(0) : null;
+    return assignment?.type === 'assignment' && dottedName(assignment.childForFieldName('left')) === flag && assignment.childForFieldName('right')?.type === 'false';
+  });
+}
+
+/**
+ * A catch-all around cleanup inside an outer handler, followed by a bare `raise` (channels_redis:
+ * `except CancelledError: try: await cleanup() except BaseException: log; raise`): whatever it
+ * catches, the original exception is re-raised right after, cancellation included.
+ */
+function cleanupBeforeReraise(clause: SyntaxNode): boolean {
+  const tryStatement = clause.parent;
+  const block = tryStatement?.parent;
+  if (block?.type !== 'block' || (block.parent?.type !== 'except_clause' && block.parent?.type !== 'except_group_clause')) return false;
+  let next = tryStatement!.nextNamedSibling;
+  while (next?.type === 'comment') next = next.nextNamedSibling;
+  return next?.type === 'raise_statement' && next.namedChildren.length === 0;
+}
+
+/**
+ * The coroutine function is handed to `asyncio.start_server` / `start_unix_server` (panoramisk's
+ * FastAGI `handler`): asyncio runs it as the root task of each connection, which nothing awaits.
+ */
+function connectionHandler(ctx: RuleContext, fn: SyntaxNode): boolean {
+  const name = fn.childForFieldName('name')?.text;
+  if (!name) return false;
+  return ctx.file.tree.rootNode.descendantsOfType('call').some((call) => {
+    const callee = call.childForFieldName('function');
+    const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+    if (last !== 'start_server' && last !== 'start_unix_server') return false;
+    const first = call.childForFieldName('arguments')?.namedChildren[0];
+    const handler = first?.type === 'attribute' ? first.childForFieldName('attribute')?.text : first?.text;
+    return handler === name;
+  });
+}
+
 export const swallowedCancellation: Rule = {
   meta: {
     id: 'AG301',
@@ -698,7 +746,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; an `await` right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; an `await` right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. A coroutine handed to `asyncio.start_server` / `start_unix_server` counts as such a task (asyncio runs it as the root of each connection), and a handler that sets the flag of its `while <flag>:` loop to False ends that loop as a `break` would. A catch-all around cleanup inside an outer handler, followed by a bare `raise` that re-raises the original exception, is not a swallow either. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -780,6 +828,7 @@ export const swallowedCancellation: Rule = {
         if (body && /\.\s*uncancel\s*\(/.test(body.text)) return;
         if (body && caught.catchAll && handsOn(ctx, body, caught.name)) return;
         if (caught.catchAll && retryFilter(body, caught.name)) return;
+        if (caught.catchAll && cleanupBeforeReraise(node)) return;
         if (reraisesThroughAexit(ctx, body, caught.name)) return;
         if (raisedLater(enclosingCoroutine(ctx), body, caught.name)) return;
         if (caught.catchAll && !(outcome & (BREAK | CONTINUE))) {
@@ -792,8 +841,9 @@ export const swallowedCancellation: Rule = {
         // A task nobody waits on, ended by the handler (returning, falling off the end or `break`ing
         // out of its final loop, then winding down): its cancellation has nobody to reach.
         const leaves = !(outcome & (NORMAL | BREAK | CONTINUE));
-        if (fn && !(outcome & CONTINUE) && (leaves || endsTheCoroutine(node, !(outcome & NORMAL), true))) {
-          if (cached(background, fn, (f) => onlyABackgroundTask(ctx, f, waitedFor))) return;
+        const endsLoop = !(outcome & NORMAL) || clearsLoopFlag(node, body);
+        if (fn && !(outcome & CONTINUE) && (leaves || endsTheCoroutine(node, endsLoop, true))) {
+          if (cached(background, fn, (f) => onlyABackgroundTask(ctx, f, waitedFor) || connectionHandler(ctx, f))) return;
         }
         // Waiting for a task the class cancels, in a task nobody cancels: the CancelledError is that task's.
         if (fn && awaitsATaskTheClassCancels(node) && cached(neverCancelled, fn, (f) => ownTaskNeverCancelled(ctx, f, waitedFile()))) return;
