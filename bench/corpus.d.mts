@@ -3,6 +3,8 @@ export interface CorpusRoot {
   dir: string;
   /** The oldest Python the project supports (`3.7`), from its Requires-Python; null if unknown. */
   pythonVersion?: string | null;
+  /** Only these folders of the package (`azure/core`), when it is a part of a huge one. */
+  only?: string[];
 }
 export interface CorpusFile {
   corpus: string;
@@ -16,4 +18,5 @@ export function stdlibAsyncioRoot(): CorpusRoot;
 export function corpusFiles(roots: CorpusRoot[]): CorpusFile[];
 export const HELD_OUT_PACKAGES: string[];
 export const HELD_OUT_2_PACKAGES: string[];
-export function loadCorpus(options?: { heldOut?: boolean; set?: 'tuned' | 'held-out' | 'held-out-2' }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
+export const HELD_OUT_3_PACKAGES: string[];
+export function loadCorpus(options?: { heldOut?: boolean; set?: 'tuned' | 'held-out' | 'held-out-2' | 'held-out-3' }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
