@@ -199,25 +199,60 @@ const SOURCE_ROOTS = new Set(['src', 'lib']);
  * (a script's directory is on sys.path): `import json` must not find `myapp/json.py`.
  */
 export function moduleFiles(module: string, importer: string, paths: readonly string[]): string[] {
+  const index = indexOf(paths);
   const dots = /^\.*/.exec(module)![0].length;
   const parts = module.slice(dots).split('.').filter(Boolean);
   if (dots > 0) {
     const base = directoryParts(importer);
     if (dots - 1 > base.length) return [];
     const want = [...base.slice(0, base.length - (dots - 1)), ...parts].join('/');
-    return paths.filter((p) => p !== importer && moduleParts(p).join('/') === want && (want !== '' || /(^|\/)__init__\.pyi?$/.test(p)));
+    return (index.byModule.get(want) ?? []).filter((p) => p !== importer && (want !== '' || /(^|\/)__init__\.pyi?$/.test(p)));
   }
   if (parts.length === 0) return [];
   const importerDir = directoryParts(importer).join('/');
-  return paths.filter((path) => {
+  return (index.byName.get(parts[parts.length - 1]!) ?? []).filter((path) => {
     if (path === importer) return false;
-    const candidate = moduleParts(path);
+    const candidate = index.parts.get(path)!;
     if (candidate.length < parts.length) return false;
     const prefix = candidate.slice(0, candidate.length - parts.length);
     if (!parts.every((part, i) => candidate[prefix.length + i] === part)) return false;
     if (parts.length > 1) return true;
     return prefix.length === 0 || (prefix.length === 1 && SOURCE_ROOTS.has(prefix[0]!)) || prefix.join('/') === importerDir;
   });
+}
+
+interface ModuleIndex {
+  /** Each path's module parts (`pkg/utils/__init__.py` -> pkg, utils). */
+  parts: Map<string, string[]>;
+  /** Paths by their whole module path (`pkg/utils`). */
+  byModule: Map<string, string[]>;
+  /** Paths by their module's last part (`utils`). */
+  byName: Map<string, string[]>;
+}
+
+const indexes = new WeakMap<readonly string[], ModuleIndex>();
+
+/**
+ * The paths of a batch indexed by module, built once per batch: looking a module up is then a
+ * map read, not a scan of every path (a batch of 2,000 files imports some 40,000 modules).
+ */
+function indexOf(paths: readonly string[]): ModuleIndex {
+  let index = indexes.get(paths);
+  if (index) return index;
+  index = { parts: new Map(), byModule: new Map(), byName: new Map() };
+  const add = (map: Map<string, string[]>, key: string, path: string) => {
+    const list = map.get(key);
+    if (list) list.push(path);
+    else map.set(key, [path]);
+  };
+  for (const path of paths) {
+    const parts = moduleParts(path);
+    index.parts.set(path, parts);
+    add(index.byModule, parts.join('/'), path);
+    if (parts.length > 0) add(index.byName, parts[parts.length - 1]!, path);
+  }
+  indexes.set(paths, index);
+  return index;
 }
 
 /**
