@@ -39,6 +39,14 @@ function releases(root: SyntaxNode, lock: string): boolean {
   return found;
 }
 
+/** Whether `lock.release()` is called anywhere in `root` after `after` (in source order). */
+function releasesAfter(root: SyntaxNode, lock: string, after: SyntaxNode): boolean {
+  return root.descendantsOfType('call').some((call) => {
+    const method = methodCall(call);
+    return method?.method === 'release' && textOf(method.receiver) === lock && call.startIndex > after.endIndex;
+  });
+}
+
 /**
  * The `try` releases the lock in its `finally`, or in a catch-all (`except BaseException:` / bare
  * `except:`) that re-raises: the lock is released on every failure, cancellation included, and
@@ -113,7 +121,7 @@ export const acquireWithoutFinally: Rule = {
       gap: '`{lock}.acquire()` is not followed at once by the `try:` whose `finally:` releases it: an exception or a cancellation in the code in between leaves it held for good, and every later `acquire()` waits forever',
     },
     docs: {
-      what: 'Flags `await lock.acquire()` (also through `asyncio.wait_for`) on an asyncio `Lock`, `Semaphore`, `BoundedSemaphore` or `Condition` (built in the file, or annotated as one; a name or `self.x` attribute), when the same function calls `lock.release()` but the code between the two is not protected by `try: ... finally: lock.release()`: the next statement to run after the acquire must be such a `try` (statements without a call or an await may come in between), or the acquire must sit in the body of one. `if await lock.acquire():` followed by such a `try` is fine. Not flagged: `async with lock:`; a function that never calls `lock.release()` itself (an `__aenter__`, a wrapper API, a release in a done-callback: the ownership is handed on); a lock whose type the file does not show; a `threading` lock (a blocking-call rule covers those); a `try` right after the acquire whose catch-all (`except BaseException:` or bare `except:`) releases and re-raises (the lock is released on every failure and kept on success on purpose, a pool slot owned by the connection it opened); and `test*` functions, where a lock is a gate the test opens later and dies with it.',
+      what: 'Flags `await lock.acquire()` (also through `asyncio.wait_for`) on an asyncio `Lock`, `Semaphore`, `BoundedSemaphore` or `Condition` (built in the file, or annotated as one; a name or `self.x` attribute), when the same function calls `lock.release()` but the code between the two is not protected by `try: ... finally: lock.release()`: the next statement to run after the acquire must be such a `try` (statements without a call or an await may come in between), or the acquire must sit in the body of one. `if await lock.acquire():` followed by such a `try` is fine. Not flagged: `async with lock:`; a function that never calls `lock.release()` after the acquire (an `__aenter__`, a helper that lets go of a lock its caller holds and takes it back, a wrapper API, a release in a done-callback: the ownership is handed on); a lock whose type the file does not show; a `threading` lock (a blocking-call rule covers those); a `try` right after the acquire whose catch-all (`except BaseException:` or bare `except:`) releases and re-raises (the lock is released on every failure and kept on success on purpose, a pool slot owned by the connection it opened); and `test*` functions, where a lock is a gate the test opens later and dies with it.',
       why: 'Between the acquire and a plain `release()` call, any exception (a failed request, a bad payload) or a cancellation (a timeout, a client disconnect, a shutdown) at an `await` skips the release. An asyncio lock has no owner that could be cleaned up: it stays locked for the life of the process, and every task that later waits on it hangs silently, the classic "service stops answering after the first error" deadlock. A semaphore loses a slot for good each time, until none are left.',
       example: [
         'import asyncio',
@@ -155,6 +163,10 @@ export const acquireWithoutFinally: Rule = {
         const fn = ctx.scope().node;
         const body = fn.childForFieldName('body');
         if (!body || !releases(body, lock)) return;
+        // Every release comes before the acquire: the function lets go of a lock its caller holds
+        // (`async with lock:` around the call) and takes it back for the caller to release
+        // (azure's CommunicationTokenCredential): nothing after the acquire is this function's.
+        if (!releasesAfter(body, lock, node)) return;
         if (protectedByFinally(node, fn, lock)) return;
         const inFinally = body.descendantsOfType('try_statement').some((t) => releasesInFinally(t, lock));
         ctx.report({ node, messageId: inFinally ? 'gap' : 'acquire', data: { lock } });

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeText, identifierCounts, methodCall, positionalArguments, spawnsTask, statementCall, unparenthesize } from './util.js';
+import { calleeText, identifierCounts, isGenerator, methodCall, positionalArguments, spawnsTask, statementCall, unparenthesize } from './util.js';
 
 /**
  * `asyncio.ensure_future(loop.run_in_executor(...))` (or of `asyncio.wrap_future(...)`): the argument
@@ -13,7 +13,30 @@ function wrapsExecutorFuture(ctx: RuleContext, call: SyntaxNode): boolean {
   const first = positionalArguments(call)[0];
   const argument = first ? unparenthesize(first) : null;
   if (argument?.type !== 'call') return false;
-  return methodCall(argument)?.method === 'run_in_executor' || ctx.resolveCallee(argument) === 'asyncio.wrap_future';
+  return methodCall(argument)?.method === 'run_in_executor' || ctx.resolveCallee(argument) === 'asyncio.wrap_future' || callsSyncDef(ctx, argument);
+}
+
+/**
+ * `ensure_future(self._reconnect())` where `_reconnect` is a plain `def` of this class or module
+ * (i3ipc keeps the future it returns on the object): no coroutine, so no new task; `ensure_future`
+ * hands the future back as it is, and whoever made it keeps it.
+ */
+function callsSyncDef(ctx: RuleContext, call: SyntaxNode): boolean {
+  const callee = call.childForFieldName('function');
+  let definitions: SyntaxNode[] = [];
+  if (callee?.type === 'identifier') {
+    const found = ctx.lookup(callee.text);
+    if (!found || found.bindings.some((b) => b.kind !== 'def')) return false;
+    definitions = found.bindings.map((b) => b.definition).filter((d): d is SyntaxNode => d !== undefined && d !== null);
+  } else if (callee?.type === 'attribute' && /^(self|cls)$/.test(callee.childForFieldName('object')?.text ?? '')) {
+    const name = callee.childForFieldName('attribute')?.text;
+    let cls: SyntaxNode | null = call.parent;
+    while (cls && cls.type !== 'class_definition') cls = cls.parent;
+    const members = cls && name ? (ctx.imports.bindingsIn(cls).get(name) ?? []) : [];
+    if (members.some((b) => b.kind !== 'def')) return false;
+    definitions = members.map((b) => b.definition).filter((d): d is SyntaxNode => d !== undefined && d !== null);
+  }
+  return definitions.length > 0 && definitions.every((d) => d.child(0)?.type !== 'async' && !isGenerator(d) && d.parent?.type !== 'decorated_definition');
 }
 
 /** A call that starts a task whose reference is the call's result. */
@@ -35,7 +58,7 @@ export const danglingTask: Rule = {
       unused: '`{name}` holds the task `{callee}()` starts but is never used: the task can be garbage-collected mid-run and its exception is never seen',
     },
     docs: {
-      what: "Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and an event loop's `create_task(...)` whose result is thrown away: a bare statement, or a local variable (annotated or not) that is never used again in the function. An event loop is recognised by what the file binds it to (`asyncio.get_running_loop()`, `get_event_loop()`, an `AbstractEventLoop` annotation, a `self._loop` assigned one of these) or, when nothing is known, by its name (`loop`, `self.loop`, discord.py's `self.bot.loop`). `TaskGroup.create_task` is not flagged (the group keeps its tasks), nor is a task stored on an attribute, in a collection, passed to a call or returned. A task kept in a local that is used but never awaited is AG203's, not this rule's. Not flagged either: `asyncio.ensure_future(loop.run_in_executor(...))` (or of `asyncio.wrap_future(...)`), which wraps a future for work in a thread pool, not a coroutine: `ensure_future` returns that future as it is, the work finishes in the pool whatever happens to the reference, and an unretrieved exception is still logged.",
+      what: "Flags `asyncio.create_task(...)`, `asyncio.ensure_future(...)` and an event loop's `create_task(...)` whose result is thrown away: a bare statement, or a local variable (annotated or not) that is never used again in the function. An event loop is recognised by what the file binds it to (`asyncio.get_running_loop()`, `get_event_loop()`, an `AbstractEventLoop` annotation, a `self._loop` assigned one of these) or, when nothing is known, by its name (`loop`, `self.loop`, discord.py's `self.bot.loop`). `TaskGroup.create_task` is not flagged (the group keeps its tasks), nor is a task stored on an attribute, in a collection, passed to a call or returned. A task kept in a local that is used but never awaited is AG203's, not this rule's. Not flagged either: `asyncio.ensure_future(loop.run_in_executor(...))` (or of `asyncio.wrap_future(...)`), which wraps a future for work in a thread pool, not a coroutine: `ensure_future` returns that future as it is, the work finishes in the pool whatever happens to the reference, and an unretrieved exception is still logged; nor `ensure_future(self._reconnect())` where `_reconnect` is a plain `def` of the class or module, which returns a future, not a coroutine, so no task is made.",
       why: 'The event loop keeps only a weak reference to a task. If nothing else holds it, the garbage collector may destroy the task before it finishes ("Task was destroyed but it is pending!"), and when it fails, its exception is logged at best and never reaches the code that started it. Fire-and-forget work then vanishes intermittently, which is the hardest kind of bug to trace.',
       example: [
         'import asyncio',

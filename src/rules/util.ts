@@ -605,7 +605,9 @@ export function verbOf(name: string): string {
  * First words of the calls that clearly reach out, wherever they are called: fetching a page,
  * querying a store, downloading a blob (`await fetch(url)`, `await api.fetch_user(id)`).
  */
-const IO_VERBS = new Set(['fetch', 'load', 'read', 'retrieve', 'download', 'query', 'lookup', 'scrape', 'crawl', 'ping', 'probe', 'request']);
+// Not `read`: in asyncio it mostly reads a stream (`await reader.read(n)`, a decoder's
+// `read_data(...)`), one byte after another, in order.
+const IO_VERBS = new Set(['fetch', 'load', 'retrieve', 'download', 'query', 'lookup', 'scrape', 'crawl', 'ping', 'probe', 'request']);
 
 /**
  * First words that only sometimes reach out: `get_user` may be a query or a dictionary lookup,
