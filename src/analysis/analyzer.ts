@@ -11,18 +11,27 @@ export interface Analyzer {
   close(): Promise<void>;
 }
 
+/** Files read between two yields to the event loop while a large batch's imports are matched. */
+const IMPORT_SLICE = 64;
+
 /**
  * Which files of a batch import another file of the batch (`importers`), and which are imported
  * (`providers`), read from the import statements as text: no parse. Empty for most pull requests,
- * which then cost nothing more.
+ * which then cost nothing more. A large batch is read in slices, with the event loop free between
+ * them (`yieldEvery`, awaited after each slice).
  */
-export function crossFileImports(inputs: readonly Pick<FileInput, 'path' | 'source'>[]): { importers: number[]; providers: number[] } {
+export async function crossFileImports(
+  inputs: readonly Pick<FileInput, 'path' | 'source'>[],
+  yieldEvery: () => Promise<void> = nextMacrotask,
+): Promise<{ importers: number[]; providers: number[] }> {
   const importers: number[] = [];
   const providers = new Set<number>();
   if (inputs.length < 2) return { importers, providers: [] };
   const paths = inputs.map((input) => input.path);
   const indexOf = new Map(paths.map((path, i) => [path, i]));
-  inputs.forEach((input, i) => {
+  for (let i = 0; i < inputs.length; i++) {
+    if (i > 0 && i % IMPORT_SLICE === 0) await yieldEvery();
+    const input = inputs[i]!;
     let imports = false;
     for (const module of importedModules(input.source)) {
       for (const path of moduleFiles(module, input.path, paths)) {
@@ -31,7 +40,7 @@ export function crossFileImports(inputs: readonly Pick<FileInput, 'path' | 'sour
       }
     }
     if (imports) importers.push(i);
-  });
+  }
   return { importers, providers: [...providers].sort((a, b) => a - b) };
 }
 
@@ -44,7 +53,7 @@ async function withRelated(
   inputs: readonly FileInput[],
   summarize: (input: FileInput) => Promise<BlockingSummary | null>,
 ): Promise<readonly FileInput[]> {
-  const { importers, providers } = crossFileImports(inputs);
+  const { importers, providers } = await crossFileImports(inputs);
   if (importers.length === 0) return inputs;
   const summaries = await Promise.all(providers.map((i) => summarize(inputs[i]!)));
   const related = summaries.filter((summary): summary is BlockingSummary => summary !== null);

@@ -194,9 +194,21 @@ describe('the pieces', () => {
     expect(moduleFiles('common', 'src/pkg/api.py', paths)).toEqual([]);
   });
 
-  it('crossFileImports is empty when no file imports another (no summaries are computed)', () => {
-    expect(crossFileImports([all('a.py', 'import os\n'), all('b.py', 'import json\n')])).toEqual({ importers: [], providers: [] });
-    expect(crossFileImports([all('pkg/a.py', 'from .b import f\n'), all('pkg/b.py', 'import os\n')])).toEqual({ importers: [0], providers: [1] });
+  it('crossFileImports is empty when no file imports another (no summaries are computed)', async () => {
+    expect(await crossFileImports([all('a.py', 'import os\n'), all('b.py', 'import json\n')])).toEqual({ importers: [], providers: [] });
+    expect(await crossFileImports([all('pkg/a.py', 'from .b import f\n'), all('pkg/b.py', 'import os\n')])).toEqual({ importers: [0], providers: [1] });
     expect(analyzeFile(all('pkg/a.py', 'from .b import f\n\nasync def g():\n    f()\n')).findings).toEqual([]);
+  });
+
+  it('crossFileImports reads a large batch in slices, giving the event loop back between them', async () => {
+    // 200 modules, each importing the next: every file but the last imports, every file but the first is imported.
+    const inputs = Array.from({ length: 200 }, (_, i) => all(`pkg/m${i}.py`, i < 199 ? `from .m${i + 1} import f\n` : 'def f():\n    pass\n'));
+    let yields = 0;
+    const found = await crossFileImports(inputs, async () => {
+      yields++;
+    });
+    expect(yields).toBe(3);
+    expect(found.importers).toEqual(Array.from({ length: 199 }, (_, i) => i));
+    expect(found.providers).toEqual(Array.from({ length: 199 }, (_, i) => i + 1));
   });
 });
