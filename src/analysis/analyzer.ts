@@ -51,11 +51,11 @@ export async function crossFileImports(
  */
 async function withRelated(
   inputs: readonly FileInput[],
-  summarize: (input: FileInput) => Promise<BlockingSummary | null>,
+  summarizeAll: (inputs: FileInput[]) => Promise<(BlockingSummary | null)[]>,
 ): Promise<readonly FileInput[]> {
   const { importers, providers } = await crossFileImports(inputs);
   if (importers.length === 0) return inputs;
-  const summaries = await Promise.all(providers.map((i) => summarize(inputs[i]!)));
+  const summaries = await summarizeAll(providers.map((i) => inputs[i]!));
   const related = summaries.filter((summary): summary is BlockingSummary => summary !== null);
   const out = [...inputs];
   providers.forEach((i, k) => {
@@ -75,9 +75,14 @@ const nextMacrotask = () => new Promise<void>((resolve) => setImmediate(resolve)
 export function inlineAnalyzer(): Analyzer {
   return {
     async analyze(inputs) {
-      const prepared = await withRelated(inputs, async (input) => {
-        await nextMacrotask();
-        return summarizeFile(input);
+      // One file per macrotask, in turn: started together, every summary would run in the same turn.
+      const prepared = await withRelated(inputs, async (providers) => {
+        const summaries: (BlockingSummary | null)[] = [];
+        for (const input of providers) {
+          await nextMacrotask();
+          summaries.push(summarizeFile(input));
+        }
+        return summaries;
       });
       const results: FileAnalysis[] = [];
       for (const input of prepared) {
@@ -100,7 +105,9 @@ export function workerAnalyzer(threads: number): Analyzer {
   });
   return {
     async analyze(inputs) {
-      const prepared = await withRelated(inputs, (input) => pool.run(input, { name: 'summarize' }) as Promise<BlockingSummary | null>);
+      const prepared = await withRelated(inputs, (providers) =>
+        Promise.all(providers.map((input) => pool.run(input, { name: 'summarize' }) as Promise<BlockingSummary | null>)),
+      );
       return Promise.all(prepared.map((input) => pool.run(input) as Promise<FileAnalysis>));
     },
     close: () => pool.destroy(),
