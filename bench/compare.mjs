@@ -26,7 +26,7 @@ const RUFF_IMPLEMENTS = new Set([
 ]);
 
 // CORPUS=held-out: the packages kept out of the tuning (bench/corpus.mjs), written to heldout-*;
-// CORPUS=held-out-2 / held-out-3: the earlier held-out sets, written to heldout2-* / heldout3-*.
+// CORPUS=held-out-3 / -4 / -5: the earlier held-out rounds, written to heldout3-* ... heldout5-*.
 const SET = process.env.CORPUS ?? 'tuned';
 const { roots, files, missing } = loadCorpus({ set: SET });
 const isTest = pathFilter(DEFAULT_SETTINGS).isTest;
@@ -114,7 +114,7 @@ const summary = {
   findings: { asyncguard: ours.length, posted: posted.length, byRule: Object.fromEntries(RULES.map((r) => [r.meta.id, posted.filter((f) => f.ruleId === r.meta.id).length])) },
   agreement,
 };
-const prefix = { tuned: '', 'held-out': 'heldout-', 'held-out-2': 'heldout2-', 'held-out-3': 'heldout3-' }[SET];
+const prefix = { tuned: '', 'held-out': 'heldout-', 'held-out-3': 'heldout3-', 'held-out-4': 'heldout4-', 'held-out-5': 'heldout5-' }[SET];
 writeFileSync(join(here, 'results', `${prefix}ruff-agreement.json`), `${JSON.stringify(summary, null, 2)}\n`);
 writeFileSync(join(here, 'results', `${prefix}precision-sample.md`), md.join('\n'));
 console.log(JSON.stringify({ ...summary, agreement: agreement.map(({ onlyAsyncguard, onlyRuff, ...rest }) => rest) }, null, 2));

@@ -17,6 +17,7 @@ export function debianRoots(packages?: string[]): { roots: CorpusRoot[]; missing
 export function stdlibAsyncioRoot(): CorpusRoot;
 export function corpusFiles(roots: CorpusRoot[]): CorpusFile[];
 export const HELD_OUT_PACKAGES: string[];
-export const HELD_OUT_2_PACKAGES: string[];
 export const HELD_OUT_3_PACKAGES: string[];
-export function loadCorpus(options?: { heldOut?: boolean; set?: 'tuned' | 'held-out' | 'held-out-2' | 'held-out-3' }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
+export const HELD_OUT_4_PACKAGES: string[];
+export const HELD_OUT_5_PACKAGES: string[];
+export function loadCorpus(options?: { heldOut?: boolean; set?: 'tuned' | 'held-out' | 'held-out-3' | 'held-out-4' | 'held-out-5' }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
