@@ -1,7 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
 import { walkBelow } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import { ASYNCIO_CONDITION, ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, methodCall, NESTED_SCOPES, typeOf, unparenthesize } from './util.js';
+import { ASYNCIO_CONDITION, ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, inTestFunction, methodCall, NESTED_SCOPES, typeOf, unparenthesize } from './util.js';
 
 const ASYNCIO_PRIMITIVES = new Set([ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, ASYNCIO_CONDITION]);
 /** Clauses whose statement is the try / if around them. */
@@ -154,7 +154,7 @@ export const acquireWithoutFinally: Rule = {
     return {
       await(node) {
         // A test's own lock (a gate it opens later on purpose) dies with the test.
-        if (!ctx.inAsyncCode() || /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '')) return;
+        if (!ctx.inAsyncCode() || inTestFunction(ctx)) return;
         const awaited = node.namedChildren.find((c) => c.type !== 'comment');
         if (!awaited) return;
         const receiver = acquired(ctx, awaited);

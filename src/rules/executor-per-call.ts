@@ -1,7 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
 import { withItemValues } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, dottedName, methodCall, PROCESS_POOL, THREAD_POOL, typeOf, unparenthesize } from './util.js';
+import { calleeIn, calleeText, dottedName, inTestFunction, methodCall, PROCESS_POOL, THREAD_POOL, typeOf, unparenthesize } from './util.js';
 
 const EXECUTORS = new Set([
   'concurrent.futures.ThreadPoolExecutor',
@@ -85,10 +85,9 @@ export const executorPerCall: Rule = {
   create(ctx) {
     // A test that needs a pool of its own (to hand to the code under test, or to break it) makes
     // one per test on purpose; the cost per call does not matter there.
-    const inTest = () => /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '');
     return {
       with_statement(node) {
-        if (!ctx.inAsyncCode() || inTest() || node.child(0)?.type === 'async') return;
+        if (!ctx.inAsyncCode() || inTestFunction(ctx) || node.child(0)?.type === 'async') return;
         for (const value of withItemValues(node)) {
           if (value.type === 'call' && calleeIn(ctx, value, EXECUTORS)) {
             ctx.report({ node: value, messageId: 'with', data: { callee: calleeText(value) } });
@@ -98,7 +97,7 @@ export const executorPerCall: Rule = {
         }
       },
       call(node) {
-        if (!ctx.inAsyncCode() || inTest()) return;
+        if (!ctx.inAsyncCode() || inTestFunction(ctx)) return;
         const method = methodCall(node);
         if (method?.method !== 'shutdown' || !localExecutor(ctx, method.receiver)) return;
         if (waits(node) !== true) return;

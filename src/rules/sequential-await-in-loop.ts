@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_SEMAPHORE, dottedName, methodCall, namesIO, namesIOVerb, NESTED_SCOPES, shorten, typeOf, unparenthesize } from './util.js';
+import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_SEMAPHORE, dottedName, inTestFunction, methodCall, namesIO, namesIOVerb, NESTED_SCOPES, shorten, typeOf, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
@@ -357,8 +357,6 @@ export const sequentialAwaitInLoop: Rule = {
         ? '`asyncio.gather(...)` or an `asyncio.TaskGroup`, with an `asyncio.Semaphore` if the input can be large'
         : '`asyncio.gather(...)` (or an `asyncio.TaskGroup` on Python 3.11+), with an `asyncio.Semaphore` if the input can be large';
 
-    // In a test, checks run in order on purpose and latency does not matter.
-    const inTest = () => /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '');
 
     /** The first await that should run concurrently, or null when the loop is not clearly independent. */
     function independentRead(body: SyntaxNode[], loopNames: Set<string>, withState: boolean): { node: SyntaxNode; call: SyntaxNode } | null {
@@ -378,7 +376,7 @@ export const sequentialAwaitInLoop: Rule = {
 
     return {
       for_statement(node) {
-        if (!ctx.inAsyncCode() || inTest() || node.child(0)?.type === 'async') return;
+        if (!ctx.inAsyncCode() || inTestFunction(ctx) || node.child(0)?.type === 'async') return;
         const right = node.childForFieldName('right');
         const body = node.childForFieldName('body');
         if (!right || !body || tiny(right)) return;
@@ -392,7 +390,7 @@ export const sequentialAwaitInLoop: Rule = {
         [...COMPREHENSIONS].map((type) => [
           type,
           (node: SyntaxNode) => {
-            if (!ctx.inAsyncCode() || inTest()) return;
+            if (!ctx.inAsyncCode() || inTestFunction(ctx)) return;
             const clauses = node.namedChildren.filter((c) => c.type === 'for_in_clause');
             if (clauses.length === 0 || clauses.some((c) => c.child(0)?.type === 'async')) return;
             const right = clauses[0]!.childForFieldName('right');

@@ -341,6 +341,11 @@ export function isStub(definition: SyntaxNode): boolean {
 }
 
 /** Code for a message: whitespace collapsed, cut to `max` characters with an ellipsis. */
+/** Whether the innermost function is a test (`test*`): checks that run in order on purpose, pools and locks of its own. */
+export function inTestFunction(ctx: RuleContext): boolean {
+  return /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '');
+}
+
 export function shorten(text: string, max = 60): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
