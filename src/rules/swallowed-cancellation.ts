@@ -565,6 +565,17 @@ function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: 
   );
 }
 
+/** The function a name is assigned in, when it is a local of it (not a module-level `_tasks` set). */
+function localTo(name: SyntaxNode): SyntaxNode | null {
+  const fn = enclosing(name, 'function_definition');
+  if (!fn) return null;
+  const assigned = fn.descendantsOfType(['assignment', 'augmented_assignment']).some((a) => {
+    const left = a.childForFieldName('left');
+    return left?.type === 'identifier' && left.text === name.text;
+  });
+  return assigned ? fn : null;
+}
+
 /**
  * Where a local holding the task goes beyond its function: the containers it is added to
  * (`_background_tasks.add(task)`, the keep-a-reference idiom), to be checked for waits like the
@@ -804,7 +815,7 @@ export const swallowedCancellation: Rule = {
     // functions nested in it.
     const waitedFor = (holder: SyntaxNode): Waited => {
       const cls = /^(self|cls)\./.test(holder.text) ? enclosing(holder, 'class_definition') : null;
-      const fn = holder.type === 'identifier' ? enclosing(holder, 'function_definition') : null;
+      const fn = holder.type === 'identifier' ? localTo(holder) : null;
       const root = cls ?? fn ?? ctx.file.tree.rootNode;
       let waited = backgroundWaited.get(root.id);
       if (!waited) backgroundWaited.set(root.id, (waited = waitedTexts(root, unread)));
