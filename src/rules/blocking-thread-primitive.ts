@@ -160,7 +160,8 @@ const IN_MEMORY = new Set([
   'get', 'pop', 'popitem', 'setdefault', 'append', 'appendleft', 'add', 'remove', 'discard', 'update', 'items', 'keys',
   'values', 'copy', 'clear', 'extend', 'insert', 'index', 'count', 'popleft', 'len', 'list', 'dict', 'set', 'tuple',
   'sorted', 'min', 'max', 'isinstance', 'id', 'hash', 'bool', 'int', 'str', 'frozenset', 'any', 'all', 'sum',
-  'notify', 'notify_all',
+  'filter', 'map', 'zip', 'enumerate', 'range', 'reversed', 'abs', 'round', 'repr', 'getattr', 'hasattr', 'iter',
+  'next', 'float', 'median', 'mean', 'notify', 'notify_all',
 ]);
 
 /**

@@ -441,6 +441,8 @@ function isMethod(fn: SyntaxNode): boolean {
   return up?.type === 'block' && up.parent?.type === 'class_definition';
 }
 
+const COROUTINE_PLACES = new Set(['await', 'argument_list', 'assignment', 'keyword_argument', 'return_statement', 'list', 'tuple']);
+
 /**
  * The calls of `fn` in this file: a method through an attribute (`self.worker()`) of anything but
  * an imported module (`connect_utils._cancel()` is another module's function), a function by its name.
@@ -456,7 +458,10 @@ function callsOf(ctx: RuleContext, fn: SyntaxNode): SyntaxNode[] {
     const object = dottedName(callee.childForFieldName('object'));
     // `self.worker()` calls the method of its own class, not a namesake in another class.
     if (object === 'self' || object === 'cls') return enclosing(call, 'class_definition')?.id === enclosing(fn, 'class_definition')?.id;
-    return object === null || ctx.imports.resolve(object) === null;
+    if (object !== null && ctx.imports.resolve(object) !== null) return false;
+    // Through another object, only where a coroutine can go (awaited, handed on, kept): `proc.poll()`
+    // in `if proc.poll() is None:` is a namesake's plain method, not this coroutine.
+    return COROUTINE_PLACES.has(call.parent?.type ?? '');
   });
 }
 
@@ -720,12 +725,23 @@ function clearsLoopFlag(clause: SyntaxNode, body: SyntaxNode | null): boolean {
  * catches, the original exception is re-raised right after, cancellation included.
  */
 function cleanupBeforeReraise(clause: SyntaxNode): boolean {
-  const tryStatement = clause.parent;
-  const block = tryStatement?.parent;
-  if (block?.type !== 'block' || (block.parent?.type !== 'except_clause' && block.parent?.type !== 'except_group_clause')) return false;
-  let next = tryStatement!.nextNamedSibling;
-  while (next?.type === 'comment') next = next.nextNamedSibling;
-  return next?.type === 'raise_statement' && next.namedChildren.length === 0;
+  // The outer handler the `try` sits in (through `if`s and `with`s, not loops or functions)...
+  let node: SyntaxNode | null = clause.parent;
+  let outer: SyntaxNode | null = null;
+  while (node?.parent) {
+    const parent: SyntaxNode = node.parent;
+    if (parent.type === 'except_clause' || parent.type === 'except_group_clause') {
+      outer = parent;
+      break;
+    }
+    if (NESTED_SCOPES.has(parent.type) || parent.type === 'for_statement' || parent.type === 'while_statement' || parent.type === 'try_statement') return false;
+    node = parent;
+  }
+  // ...ends with a bare `raise` that everything before it falls through to.
+  const statements = outer?.namedChildren.find((c) => c.type === 'block')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  const last = statements[statements.length - 1];
+  if (last?.type !== 'raise_statement' || last.namedChildren.length > 0) return false;
+  return !statements.slice(0, -1).some((s) => s.descendantsOfType(['return_statement', 'break_statement', 'continue_statement']).length > 0);
 }
 
 /**
