@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeText, identifierCounts, isGenerator, methodCall, positionalArguments, spawnsTask, statementCall, unparenthesize } from './util.js';
+import { calleeText, definitionsOf, identifierCounts, isGenerator, methodCall, positionalArguments, spawnsTask, statementCall, unparenthesize } from './util.js';
 
 /**
  * `asyncio.ensure_future(loop.run_in_executor(...))` (or of `asyncio.wrap_future(...)`): the argument
@@ -22,21 +22,8 @@ function wrapsExecutorFuture(ctx: RuleContext, call: SyntaxNode): boolean {
  * hands the future back as it is, and whoever made it keeps it.
  */
 function callsSyncDef(ctx: RuleContext, call: SyntaxNode): boolean {
-  const callee = call.childForFieldName('function');
-  let definitions: SyntaxNode[] = [];
-  if (callee?.type === 'identifier') {
-    const found = ctx.lookup(callee.text);
-    if (!found || found.bindings.some((b) => b.kind !== 'def')) return false;
-    definitions = found.bindings.map((b) => b.definition).filter((d): d is SyntaxNode => d !== undefined && d !== null);
-  } else if (callee?.type === 'attribute' && /^(self|cls)$/.test(callee.childForFieldName('object')?.text ?? '')) {
-    const name = callee.childForFieldName('attribute')?.text;
-    let cls: SyntaxNode | null = call.parent;
-    while (cls && cls.type !== 'class_definition') cls = cls.parent;
-    const members = cls && name ? (ctx.imports.bindingsIn(cls).get(name) ?? []) : [];
-    if (members.some((b) => b.kind !== 'def')) return false;
-    definitions = members.map((b) => b.definition).filter((d): d is SyntaxNode => d !== undefined && d !== null);
-  }
-  return definitions.length > 0 && definitions.every((d) => d.child(0)?.type !== 'async' && !isGenerator(d) && d.parent?.type !== 'decorated_definition');
+  const definitions = definitionsOf(ctx, call);
+  return definitions !== null && definitions.every((d) => d.child(0)?.type !== 'async' && !isGenerator(d) && d.parent?.type !== 'decorated_definition');
 }
 
 /** A call that starts a task whose reference is the call's result. */

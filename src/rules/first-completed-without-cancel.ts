@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { keywordArgument, occurrencesIn, positionalArguments, unparenthesize } from './util.js';
+import { keywordArgument, occurrencesIn, positionalArguments, runAsRoot, unparenthesize } from './util.js';
 
 const WAIT = new Set(['asyncio.wait', 'asyncio.tasks.wait']);
 
@@ -105,20 +105,15 @@ function handsOn(ctx: RuleContext, identifier: SyntaxNode, depth = 0): boolean {
 }
 
 /**
- * The wait is the last thing `asyncio.run` does: `fn` is only ever run as `asyncio.run(fn())` in
- * this file, and nothing after the wait awaits (dask's `main.run`, which logs and returns).
+ * The wait is the last thing `asyncio.run` does: `fn` is only ever run as `asyncio.run(fn())` (or by
+ * `run_until_complete`) in this file, and nothing after the wait awaits (dask's `main.run`, which logs and returns).
  * `asyncio.run` cancels and waits for every task still pending when its coroutine returns.
  */
 function endsRootCoroutine(ctx: RuleContext, fn: SyntaxNode, statement: SyntaxNode): boolean {
   const name = fn.childForFieldName('name')?.text;
   if (!name || ctx.scope().kind !== 'async-def') return false;
   const calls = ctx.file.tree.rootNode.descendantsOfType('call').filter((call) => call.childForFieldName('function')?.text === name);
-  const rootOnly =
-    calls.length > 0 &&
-    calls.every((call) => {
-      const runner = call.parent?.type === 'argument_list' ? call.parent.parent : null;
-      return runner?.type === 'call' && ctx.resolveCallee(runner) === 'asyncio.run';
-    });
+  const rootOnly = calls.length > 0 && calls.every((call) => runAsRoot(ctx, call));
   if (!rootOnly) return false;
   const body = fn.childForFieldName('body');
   return body !== null && !body.descendantsOfType(['await', 'async']).some((n) => n.startIndex >= statement.endIndex);

@@ -1,7 +1,7 @@
 import { foreignEventLoop } from '../python/imports.js';
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, NESTED_SCOPES, statementCall, suspends, unparenthesize } from './util.js';
+import { dottedName, NESTED_SCOPES, runAsRoot, statementCall, suspends, unparenthesize } from './util.js';
 
 /** Exception types whose handler also catches the task's cancellation. */
 const CATCHES_CANCELLATION = new Set(['asyncio.CancelledError', 'builtins.BaseException']);
@@ -383,10 +383,8 @@ const norm = (node: SyntaxNode) => unparenthesize(node).text.replace(/^\*/, '').
 function absorbsCancellation(node: SyntaxNode, waitedText?: string): boolean {
   const awaited = waitedText ?? (node.namedChild(0) ? norm(node.namedChild(0)!) : null);
   for (let up = node.parent; up && !NESTED_SCOPES.has(up.type); up = up.parent) {
-    // `task.cancel()` then `await task` (textual's Timer.stop), also under `with suppress(...)`
-    // (dask's Cluster._close): the waiter cancelled the task itself and counts on it ending
-    // quietly. A waiter that did not cancel it (aiohttp's shutdown, awaiting the handler task under
-    // a timeout) still reads the outcome: a swallow there defeats its timeout.
+    // A waiter that did not cancel the task itself (aiohttp's shutdown, awaiting the handler task
+    // under a timeout) still reads the outcome: a swallow there defeats its timeout.
     if (up.type === 'block' && awaited) {
       const statement = up.namedChildren.find((c) => c.startIndex <= node.startIndex && node.endIndex <= c.endIndex);
       for (let before = statement?.previousNamedSibling; before; before = before.previousNamedSibling) {
@@ -518,16 +516,6 @@ function keptIn(ctx: RuleContext, spawn: SyntaxNode): 'dropped' | { holder: Synt
   return null;
 }
 
-/** The call is the coroutine `asyncio.run(...)` or `<loop>.run_until_complete(...)` runs. */
-function runsAsRoot(call: SyntaxNode): boolean {
-  const args = call.parent;
-  const runner = args?.type === 'argument_list' && args.namedChildren[0]?.id === call.id ? args.parent : null;
-  const callee = runner?.childForFieldName('function');
-  const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
-  if (name === 'run_until_complete') return true;
-  return name === 'run' && callee?.type === 'attribute' && callee.childForFieldName('object')?.text === 'asyncio';
-}
-
 /** For each call of `fn` in the file, where its tasks go; null when a call is not a spawn. */
 function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] | null {
   const calls = callsOf(ctx, fn);
@@ -536,7 +524,7 @@ function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] 
   for (const call of calls) {
     // `asyncio.run(main())` / `loop.run_until_complete(main())`: the root of the program, which no
     // coroutine awaits (cylc's `ret = asyncio.run(_run(scheduler))`, then `sys.exit(ret)`).
-    if (runsAsRoot(call)) {
+    if (runAsRoot(ctx, call)) {
       kept.push('dropped');
       continue;
     }

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, methodCall, namesIO, NESTED_SCOPES, unparenthesize } from './util.js';
+import { definitionsOf, dottedName, methodCall, namesIO, NESTED_SCOPES, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'generator_expression']);
 const SPAWNERS = new Set(['asyncio.create_task', 'asyncio.ensure_future', 'asyncio.Task']);
@@ -195,29 +195,6 @@ function callsOnItem(fan: FanOut): boolean {
     receiver = dottedName(fan.coroutine.childForFieldName('object'));
   }
   return receiver !== null && receiver !== undefined && receiver.split('.')[0] === fan.target.text;
-}
-
-/** A function of this file the coroutine calls, when it can tell: `fetch(x)`, `self.fetch(x)`. */
-function definitionsOf(ctx: RuleContext, coroutine: SyntaxNode): SyntaxNode[] | null {
-  const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
-  if (callee?.type === 'identifier') {
-    const found = ctx.lookup(callee.text);
-    if (!found) return null;
-    const defs = found.bindings.filter((b) => b.kind === 'def' && b.definition).map((b) => b.definition!);
-    return defs.length === found.bindings.length ? defs : null;
-  }
-  if (callee?.type === 'attribute') {
-    const receiver = callee.childForFieldName('object');
-    const method = callee.childForFieldName('attribute')?.text;
-    if (receiver?.type !== 'identifier' || (receiver.text !== 'self' && receiver.text !== 'cls') || !method) return null;
-    const chain = ctx.scopeChain();
-    const owner = [...chain].reverse().find((s) => s.kind === 'class');
-    if (!owner) return null;
-    const members = ctx.imports.bindingsIn(owner.node).get(method) ?? [];
-    const defs = members.filter((b) => b.kind === 'def' && b.definition).map((b) => b.definition!);
-    return defs.length > 0 && defs.length === members.length ? defs : null;
-  }
-  return null;
 }
 
 /** `async with x:` on an existing object (a semaphore, a lock, a limiter), not on a call. */

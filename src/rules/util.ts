@@ -341,6 +341,44 @@ export function isStub(definition: SyntaxNode): boolean {
 }
 
 /** Code for a message: whitespace collapsed, cut to `max` characters with an ellipsis. */
+/**
+ * The definitions of this file a call (or a function reference) reaches, when it can tell: `fetch(x)`
+ * found the way Python finds the name, `self.fetch(x)` in the enclosing class. Null when any binding
+ * of the name is not a `def`, or the name is not found.
+ */
+export function definitionsOf(ctx: RuleContext, coroutine: SyntaxNode): SyntaxNode[] | null {
+  const callee = coroutine.type === 'call' ? coroutine.childForFieldName('function') : coroutine;
+  if (callee?.type === 'identifier') {
+    const found = ctx.lookup(callee.text);
+    if (!found) return null;
+    const defs = found.bindings.filter((b) => b.kind === 'def' && b.definition).map((b) => b.definition!);
+    return defs.length === found.bindings.length ? defs : null;
+  }
+  if (callee?.type === 'attribute') {
+    const receiver = callee.childForFieldName('object');
+    const method = callee.childForFieldName('attribute')?.text;
+    if (receiver?.type !== 'identifier' || (receiver.text !== 'self' && receiver.text !== 'cls') || !method) return null;
+    const chain = ctx.scopeChain();
+    const owner = [...chain].reverse().find((s) => s.kind === 'class');
+    if (!owner) return null;
+    const members = ctx.imports.bindingsIn(owner.node).get(method) ?? [];
+    const defs = members.filter((b) => b.kind === 'def' && b.definition).map((b) => b.definition!);
+    return defs.length > 0 && defs.length === members.length ? defs : null;
+  }
+  return null;
+}
+
+/**
+ * The call is the coroutine the program's root runs: the first argument of `asyncio.run(...)` or of
+ * `<loop>.run_until_complete(...)`, which no other coroutine awaits.
+ */
+export function runAsRoot(ctx: RuleContext, call: SyntaxNode): boolean {
+  const args = call.parent;
+  const runner = args?.type === 'argument_list' && args.namedChildren[0]?.id === call.id ? args.parent : null;
+  if (runner?.type !== 'call') return false;
+  return methodCall(runner)?.method === 'run_until_complete' || ctx.resolveCallee(runner) === 'asyncio.run';
+}
+
 /** Whether the innermost function is a test (`test*`): checks that run in order on purpose, pools and locks of its own. */
 export function inTestFunction(ctx: RuleContext): boolean {
   return /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '');
@@ -599,7 +637,7 @@ export function occurrencesIn(scope: SyntaxNode, name: string): Occurrence[] {
 // ---- calls that reach out: by their names, since what a method does is rarely known ----
 
 /** The verb of a callee: `fetch_user` -> `fetch`, `self._get` -> `get`, `getUser` -> `get`. */
-export function verbOf(name: string): string {
+function verbOf(name: string): string {
   const bare = name.replace(/^_+/, '');
   const snake = bare.split('_')[0] ?? '';
   const camel = /^[a-z]+/.exec(snake)?.[0] ?? snake;
@@ -608,10 +646,10 @@ export function verbOf(name: string): string {
 
 /**
  * First words of the calls that clearly reach out, wherever they are called: fetching a page,
- * querying a store, downloading a blob (`await fetch(url)`, `await api.fetch_user(id)`).
+ * querying a store, downloading a blob (`await fetch(url)`, `await api.fetch_user(id)`). Not
+ * `read`: in asyncio it mostly reads a stream (`await reader.read(n)`, a decoder's `read_data(...)`),
+ * one byte after another, in order.
  */
-// Not `read`: in asyncio it mostly reads a stream (`await reader.read(n)`, a decoder's
-// `read_data(...)`), one byte after another, in order.
 const IO_VERBS = new Set(['fetch', 'load', 'retrieve', 'download', 'query', 'lookup', 'scrape', 'crawl', 'ping', 'probe', 'request']);
 
 /**
