@@ -1,7 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
-import { walkBelow } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import { ASYNCIO_CONDITION, ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, inTestFunction, methodCall, NESTED_SCOPES, typeOf, unparenthesize } from './util.js';
+import { ASYNCIO_CONDITION, ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, inTestFunction, methodCall, NESTED_SCOPES, typeOf, unparenthesize, walkBelow } from './util.js';
 
 const ASYNCIO_PRIMITIVES = new Set([ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, ASYNCIO_CONDITION]);
 /** Clauses whose statement is the try / if around them. */

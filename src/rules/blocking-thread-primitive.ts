@@ -1,6 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
 import {
+  enclosing,
   identifierCounts,
   inferWith,
   keywordArgument,
@@ -15,6 +16,7 @@ import {
   THREADING_SEMAPHORE,
   typeOf,
   unparenthesize,
+  withItemValues,
 } from './util.js';
 
 const LOCK_KIND: Record<string, string> = {
@@ -171,19 +173,11 @@ const IN_MEMORY = new Set([
  * lock), and nothing calls `<lock>.acquire()` by hand. Then taking it on the loop cannot wait for
  * long: electrum's `interfaces_lock`, guarding a dict shared with GUI threads.
  */
-function heldBriefly(value: SyntaxNode): boolean {
+function heldBriefly(ctx: RuleContext, value: SyntaxNode): boolean {
   const lock = value.text.replace(/\s+/g, '');
-  let root: SyntaxNode | null = value;
-  if (lock.startsWith('self.')) while (root && root.type !== 'class_definition') root = root.parent;
-  else while (root?.parent) root = root.parent;
+  const root = lock.startsWith('self.') ? enclosing(value, 'class_definition') : ctx.file.tree.rootNode;
   if (!root) return false;
-  const holders = root.descendantsOfType('with_statement').filter((w) =>
-    (w.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren ?? []).some((item) => {
-      let held = item.childForFieldName('value');
-      if (held?.type === 'as_pattern') held = held.namedChild(0);
-      return held?.text.replace(/\s+/g, '') === lock;
-    }),
-  );
+  const holders = root.descendantsOfType('with_statement').filter((w) => withItemValues(w).some((held) => held.text.replace(/\s+/g, '') === lock));
   const byHand = root.descendantsOfType('call').some((call) => {
     const method = methodCall(call);
     return method?.method === 'acquire' && method.receiver.text.replace(/\s+/g, '') === lock;
@@ -192,9 +186,7 @@ function heldBriefly(value: SyntaxNode): boolean {
   return holders.every((holder) => {
     const body = holder.childForFieldName('body');
     if (!body || body.descendantsOfType(['await', 'yield']).length > 0) return false;
-    let fn: SyntaxNode | null = holder.parent;
-    while (fn && fn.type !== 'function_definition') fn = fn.parent;
-    const sync = fn?.child(0)?.type !== 'async';
+    const sync = enclosing(holder, 'function_definition')?.child(0)?.type !== 'async';
     return body.descendantsOfType('call').every((call) => {
       const callee = call.childForFieldName('function');
       const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
@@ -325,7 +317,7 @@ export const blockingThreadPrimitive: Rule = {
           if (!kind) continue;
           const receiver = value.text.replace(/\s+/g, '');
           const acrossAwait = body !== null && awaitsInside(body);
-          if (!acrossAwait && heldBriefly(value)) continue;
+          if (!acrossAwait && heldBriefly(ctx, value)) continue;
           ctx.report({ node: value, messageId: acrossAwait ? 'withAwait' : 'with', data: { receiver, kind } });
         }
       },

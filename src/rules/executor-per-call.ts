@@ -1,7 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
-import { withItemValues } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, dottedName, inTestFunction, methodCall, PROCESS_POOL, THREAD_POOL, typeOf, unparenthesize } from './util.js';
+import { calleeIn, calleeText, dottedName, inTestFunction, methodCall, PROCESS_POOL, THREAD_POOL, typeOf, unparenthesize, withItemValues } from './util.js';
 
 const EXECUTORS = new Set([
   'concurrent.futures.ThreadPoolExecutor',

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, NESTED_SCOPES, unparenthesize } from './util.js';
+import { calleeIn, calleeText, NESTED_SCOPES, walkBelow, withStatementOf } from './util.js';
 
 /** Async HTTP clients that own a connection pool. */
 export const ASYNC_CLIENT_CLASSES = new Set(['aiohttp.ClientSession', 'aiohttp.client.ClientSession', 'httpx.AsyncClient']);
@@ -8,59 +8,6 @@ export const ASYNC_CLIENT_CLASSES = new Set(['aiohttp.ClientSession', 'aiohttp.c
 const LOOPS = new Set(['for_statement', 'while_statement']);
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
 const CLOSERS = new Set(['close', 'aclose']);
-
-/**
- * The `with` statement `node` is an item of (`with node:`, `with node as x:`, `with (node as x):`),
- * or null.
- */
-export function withStatementOf(node: SyntaxNode): SyntaxNode | null {
-  let current = node;
-  const climbParens = () => {
-    while (current.parent?.type === 'parenthesized_expression') current = current.parent;
-  };
-  climbParens();
-  if (current.parent?.type === 'as_pattern' && current.parent.namedChild(0)?.id === current.id) {
-    current = current.parent;
-    climbParens();
-  }
-  // `with (a() as x, b() as y,):` (a trailing comma) parses as one item holding a tuple.
-  if (current.parent?.type === 'tuple' && current.parent.parent?.type === 'with_item') current = current.parent;
-  if (current.parent?.type !== 'with_item') return null;
-  const statement = current.parent.parent?.parent;
-  return statement?.type === 'with_statement' ? statement : null;
-}
-
-/** The context-manager expressions of a `with` statement, `as` targets and parentheses removed. */
-export function withItemValues(statement: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (const item of statement.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren ?? []) {
-    if (item.type !== 'with_item') continue;
-    const value = item.childForFieldName('value');
-    if (!value) continue;
-    const top = unparenthesize(value);
-    // `with (a() as x, b() as y,):` (a trailing comma) parses as one item holding a tuple.
-    for (const element of top.type === 'tuple' ? top.namedChildren : [top]) {
-      const inner = unparenthesize(element);
-      const expression = inner.type === 'as_pattern' ? inner.namedChild(0) : inner;
-      if (expression) out.push(unparenthesize(expression));
-    }
-  }
-  return out;
-}
-
-/** Calls `enter` on every node under `root` (root excluded); `false` skips the node's children. */
-export function walkBelow(root: SyntaxNode, enter: (node: SyntaxNode) => boolean | void): void {
-  const cursor = root.walk();
-  if (!cursor.gotoFirstChild()) return;
-  for (;;) {
-    const descend = enter(cursor.currentNode) !== false;
-    if (descend && cursor.gotoFirstChild()) continue;
-    for (;;) {
-      if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent() || cursor.currentNode.id === root.id) return;
-    }
-  }
-}
 
 /**
  * A loop that is not a loop over requests: it sleeps (polling, back-off), leaves on the first

@@ -1,7 +1,7 @@
 import { foreignEventLoop } from '../python/imports.js';
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, NESTED_SCOPES, runAsRoot, statementCall, suspends, unparenthesize } from './util.js';
+import { dottedName, enclosing, NESTED_SCOPES, runAsRoot, statementCall, suspends, unparenthesize } from './util.js';
 
 /** Exception types whose handler also catches the task's cancellation. */
 const CATCHES_CANCELLATION = new Set(['asyncio.CancelledError', 'builtins.BaseException']);
@@ -242,12 +242,6 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
   if (helpers.size === 0) return false;
   const cls = enclosing(clause, 'class_definition');
   return methodsOf(cls).some((fn) => helpers.has(fn.childForFieldName('name')?.text ?? '') && cancels(fn.text));
-}
-
-/** The nearest ancestor of the given type. */
-function enclosing(node: SyntaxNode, type: string): SyntaxNode | null {
-  for (let up = node.parent; up; up = up.parent) if (up.type === type) return up;
-  return null;
 }
 
 /** The methods defined directly in a class body (decorated or not). */

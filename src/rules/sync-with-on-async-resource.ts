@@ -1,18 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
-import { withItemValues } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import {
-  AIOHTTP_SESSION,
-  ASYNCIO_CONDITION,
-  ASYNCIO_LOCK,
-  ASYNCIO_SEMAPHORE,
-  calleeText,
-  HTTPX_ASYNC_CLIENT,
-  insertBefore,
-  methodCall,
-  TASK_GROUP,
-  typeOf,
-} from './util.js';
+import { AIOHTTP_SESSION, ASYNCIO_CONDITION, ASYNCIO_LOCK, ASYNCIO_SEMAPHORE, calleeText, HTTPX_ASYNC_CLIENT, insertBefore, methodCall, TASK_GROUP, typeOf, withItemValues } from './util.js';
 
 type Kind = 'primitive' | 'client' | 'response' | 'file' | 'scope';
 

@@ -1,7 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
-import { ASYNC_CLIENT_CLASSES, walkBelow, withStatementOf } from './session-per-request.js';
+import { ASYNC_CLIENT_CLASSES } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, methodCall } from './util.js';
+import { calleeIn, calleeText, methodCall, walkBelow, withStatementOf } from './util.js';
 
 /** Methods that close (or hand over the closing of) a client. */
 const CLOSERS = new Set(['close', 'aclose', '__aexit__', 'detach']);

@@ -379,6 +379,65 @@ export function runAsRoot(ctx: RuleContext, call: SyntaxNode): boolean {
   return methodCall(runner)?.method === 'run_until_complete' || ctx.resolveCallee(runner) === 'asyncio.run';
 }
 
+/**
+ * The `with` statement `node` is an item of (`with node:`, `with node as x:`, `with (node as x):`),
+ * or null.
+ */
+export function withStatementOf(node: SyntaxNode): SyntaxNode | null {
+  let current = node;
+  const climbParens = () => {
+    while (current.parent?.type === 'parenthesized_expression') current = current.parent;
+  };
+  climbParens();
+  if (current.parent?.type === 'as_pattern' && current.parent.namedChild(0)?.id === current.id) {
+    current = current.parent;
+    climbParens();
+  }
+  // `with (a() as x, b() as y,):` (a trailing comma) parses as one item holding a tuple.
+  if (current.parent?.type === 'tuple' && current.parent.parent?.type === 'with_item') current = current.parent;
+  if (current.parent?.type !== 'with_item') return null;
+  const statement = current.parent.parent?.parent;
+  return statement?.type === 'with_statement' ? statement : null;
+}
+
+/** Calls `enter` on every node under `root` (root excluded); `false` skips the node's children. */
+export function walkBelow(root: SyntaxNode, enter: (node: SyntaxNode) => boolean | void): void {
+  const cursor = root.walk();
+  if (!cursor.gotoFirstChild()) return;
+  for (;;) {
+    const descend = enter(cursor.currentNode) !== false;
+    if (descend && cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent() || cursor.currentNode.id === root.id) return;
+    }
+  }
+}
+
+/** The context-manager expressions of a `with` statement, `as` targets and parentheses removed. */
+export function withItemValues(statement: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const item of statement.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren ?? []) {
+    if (item.type !== 'with_item') continue;
+    const value = item.childForFieldName('value');
+    if (!value) continue;
+    const top = unparenthesize(value);
+    // `with (a() as x, b() as y,):` (a trailing comma) parses as one item holding a tuple.
+    for (const element of top.type === 'tuple' ? top.namedChildren : [top]) {
+      const inner = unparenthesize(element);
+      const expression = inner.type === 'as_pattern' ? inner.namedChild(0) : inner;
+      if (expression) out.push(unparenthesize(expression));
+    }
+  }
+  return out;
+}
+
+/** The nearest ancestor of `node` of the given type. */
+export function enclosing(node: SyntaxNode, type: string): SyntaxNode | null {
+  for (let up = node.parent; up; up = up.parent) if (up.type === type) return up;
+  return null;
+}
+
 /** Whether the innermost function is a test (`test*`): checks that run in order on purpose, pools and locks of its own. */
 export function inTestFunction(ctx: RuleContext): boolean {
   return /^test/.test(ctx.scope().node.childForFieldName('name')?.text ?? '');
