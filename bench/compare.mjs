@@ -25,8 +25,7 @@ const RUFF_IMPLEMENTS = new Set([
   'ASYNC221', 'ASYNC222', 'ASYNC230', 'ASYNC240', 'ASYNC250', 'ASYNC251', 'RUF006', 'RUF029', 'PLE1142', 'PLE1700', 'F704',
 ]);
 
-// CORPUS=held-out: the packages kept out of the tuning (bench/corpus.mjs), written to heldout-*;
-// CORPUS=held-out-3 / -4 / -5: the earlier held-out rounds, written to heldout3-* ... heldout5-*.
+// CORPUS=held-out-3 ... held-out-7: the held-out rounds (bench/corpus.mjs), written to heldout3-* ... heldout7-*.
 const SET = process.env.CORPUS ?? 'tuned';
 const { roots, files, missing } = loadCorpus({ set: SET });
 const isTest = pathFilter(DEFAULT_SETTINGS).isTest;
@@ -114,7 +113,7 @@ const summary = {
   findings: { asyncguard: ours.length, posted: posted.length, byRule: Object.fromEntries(RULES.map((r) => [r.meta.id, posted.filter((f) => f.ruleId === r.meta.id).length])) },
   agreement,
 };
-const prefix = { tuned: '', 'held-out': 'heldout-', 'held-out-3': 'heldout3-', 'held-out-4': 'heldout4-', 'held-out-5': 'heldout5-' }[SET];
+const prefix = SET === 'tuned' ? '' : `heldout${SET.slice('held-out-'.length)}-`;
 writeFileSync(join(here, 'results', `${prefix}ruff-agreement.json`), `${JSON.stringify(summary, null, 2)}\n`);
 writeFileSync(join(here, 'results', `${prefix}precision-sample.md`), md.join('\n'));
 console.log(JSON.stringify({ ...summary, agreement: agreement.map(({ onlyAsyncguard, onlyRuff, ...rest }) => rest) }, null, 2));
