@@ -303,6 +303,21 @@ function tiny(iterable: SyntaxNode): boolean {
 }
 
 
+/**
+ * `range(0, len(data), 244)`, or a body that slices by the loop variable (`data[offset:offset + n]`):
+ * one payload sent or read chunk by chunk, in order, over one link.
+ */
+function chunked(iterable: SyntaxNode, body: SyntaxNode[], loopNames: ReadonlySet<string>): boolean {
+  const node = unparenthesize(iterable);
+  if (node.type === 'call' && node.childForFieldName('function')?.text === 'range' && (node.childForFieldName('arguments')?.namedChildren.length ?? 0) === 3) return true;
+  return nodesOf(body, new Set(['slice'])).some((slice) => mentions(slice, loopNames));
+}
+
+/** The await is a statement of its own: the call's result is dropped, so it works by changing state. */
+function resultDropped(node: SyntaxNode): boolean {
+  return node.type === 'await' && node.parent?.type === 'expression_statement';
+}
+
 function atLeast311(version: string | null): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');
   return match !== null && (Number(match[1]) > 3 || (Number(match[1]) === 3 && Number(match[2]) >= 11));
@@ -322,7 +337,7 @@ export const sequentialAwaitInLoop: Rule = {
       comprehension: 'The comprehension waits for `{call}` one item at a time, though no item needs another\'s result: the calls run one after another. Use {instead}',
     },
     docs: {
-      what: "Flags a `for` loop (or a list / set / dict comprehension) in async code that awaits a call that clearly does I/O: one named `fetch...`, `load...`, `lookup...`, `download...`, `query...`, `request...` and the like on any object; an HTTP method on another object (`await client.get(url)`, `async with session.get(url)`, `await cache.get(key)`); or a `get...` / `list...` / `search...` / `find...` / `describe...` call on an object named for a remote store or service (`db`, `pool`, `api`, `redis`, `s3`, `storage`, `repo`, ...) or whose name says it is remote (`get_page(url)`), whose arguments depend on the loop variable, when every await of the body is such a read and the iterations are clearly independent. Deliberately not flagged: `read...` calls, which in asyncio mostly read one stream in order (`await reader.read(n)`, a decoder's `read_data(...)`); `async for`; a body that breaks, returns or yields (it decides on results or streams them); a cursor, counter or `seen` set that an iteration reads before its awaits and writes for the next one; pacing (`asyncio.sleep`, anything named sleep/wait/retry/poll/throttle) and any other asyncio call; writes and sends (`post`, `send`, `write`, `save`, unknown verbs) anywhere in the body, since their order may matter; a single connection, cursor, transaction, queue, lock or socket (`conn.fetchrow(...)`), or an ORM session (`session.get(User, id)`), which cannot serve two calls at once; awaiting tasks or futures that already run; a loop over one or two literal items; a method of the loop's item itself whose verb does not clearly name I/O (`[await choice.get_translated_payload(t) for choice in choices]`: the item serialises itself, often around a hook that returns at once; `await page.fetch()` is still flagged); a `get...` call on any other object (`await client.get_input_entity(peer)` in Telethon is a cache-first lookup that rarely goes to the network, and nothing in the name says which it is); and `test*` functions, where checks run in order on purpose. Reported once per loop, at the first dependent await.",
+      what: "Flags a `for` loop (or a list / set / dict comprehension) in async code that awaits a call that clearly does I/O: one named `fetch...`, `load...`, `lookup...`, `download...`, `query...`, `request...` and the like on any object; an HTTP method on another object (`await client.get(url)`, `async with session.get(url)`, `await cache.get(key)`); or a `get...` / `list...` / `search...` / `find...` / `describe...` call on an object named for a remote store or service (`db`, `pool`, `api`, `redis`, `s3`, `storage`, `repo`, ...) or whose name says it is remote (`get_page(url)`), whose arguments depend on the loop variable, when every await of the body is such a read and the iterations are clearly independent. Deliberately not flagged: `read...` calls, which in asyncio mostly read one stream in order (`await reader.read(n)`, a decoder's `read_data(...)`); `async for`; a body that breaks, returns or yields (it decides on results or streams them); a cursor, counter or `seen` set that an iteration reads before its awaits and writes for the next one; pacing (`asyncio.sleep`, anything named sleep/wait/retry/poll/throttle) and any other asyncio call; writes and sends (`post`, `send`, `write`, `save`, unknown verbs) anywhere in the body, since their order may matter; a single connection, cursor, transaction, queue, lock or socket (`conn.fetchrow(...)`), or an ORM session (`session.get(User, id)`), which cannot serve two calls at once; awaiting tasks or futures that already run; a payload moved chunk by chunk (`for offset in range(0, len(data), 244)`, or a body slicing by the loop variable: ordered transfers over one link, or batches sized on purpose); reads whose results are dropped (`await self._fetch_zone(zone)` as a statement: they work by updating shared state, so the order may matter); a loop over one or two literal items; a method of the loop's item itself whose verb does not clearly name I/O (`[await choice.get_translated_payload(t) for choice in choices]`: the item serialises itself, often around a hook that returns at once; `await page.fetch()` is still flagged); a `get...` call on any other object (`await client.get_input_entity(peer)` in Telethon is a cache-first lookup that rarely goes to the network, and nothing in the name says which it is); and `test*` functions, where checks run in order on purpose. Reported once per loop, at the first dependent await.",
       why: 'Each `await` suspends the loop until that call is done, so N independent requests take N round-trips end to end: a hundred 50 ms lookups take five seconds where `gather` would take about 50 ms. The event loop is not blocked (other tasks still run), but this request, job or page is needlessly slow, and the latency grows with the input.',
       example: [
         'async def load_users(db, user_ids):',
@@ -364,7 +379,7 @@ export const sequentialAwaitInLoop: Rule = {
       if (found.stops || found.awaits.length === 0 || found.awaits.some((a) => a.kind !== 'read')) return null;
       const names = tainted(loopNames, body);
       const dependent = found.awaits.filter((a) => a.call && mentions(a.call, names));
-      if (dependent.length === 0) return null;
+      if (dependent.length === 0 || dependent.every((a) => resultDropped(a.node))) return null;
       if (withState && carriesState(body, new Set(found.awaits.map((a) => a.node.id)), loopNames)) return null;
       const first = dependent[0]!;
       return first.call ? { node: first.node, call: first.call } : null;
@@ -382,7 +397,7 @@ export const sequentialAwaitInLoop: Rule = {
         if (!right || !body || tiny(right)) return;
         const loopNames = new Set<string>();
         targetNames(node.childForFieldName('left'), loopNames);
-        if (loopNames.size === 0) return;
+        if (loopNames.size === 0 || chunked(right, [body], loopNames)) return;
         const first = independentRead([body], loopNames, true);
         if (first) report(first, 'loop');
       },
