@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeText, inferWith, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
+import { calleeText, inferWith, keywordArgument, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
 
 /** Functions that burn CPU for as long as their input is large (or by design, for a KDF). */
 const SINKS: ReadonlyMap<string, string> = new Map([
@@ -95,6 +95,16 @@ function isFileName(ctx: RuleContext, node: SyntaxNode): boolean {
   return value.type === 'identifier' && heavyOf(ctx, value) === 'file';
 }
 
+/** Below this many PBKDF2 rounds a derivation takes well under a millisecond (a protocol's fixed hash, not a password store). */
+const CHEAP_PBKDF2_ROUNDS = 10_000;
+
+/** `pbkdf2_hmac(name, password, salt, 1000)`: an iteration count written as a small literal. */
+function fewIterations(call: SyntaxNode): boolean {
+  const rounds = positionalArguments(call)[3] ?? keywordArgument(call, 'iterations');
+  const value = rounds ? unparenthesize(rounds) : null;
+  return value?.type === 'integer' && Number(value.text.replace(/_/g, '')) < CHEAP_PBKDF2_ROUNDS;
+}
+
 export const cpuHeavyCall: Rule = {
   meta: {
     id: 'AG109',
@@ -110,7 +120,7 @@ export const cpuHeavyCall: Rule = {
       parse: '`{callee}()` parses a whole file on the event loop: reading and parsing block every other task',
     },
     docs: {
-      what: 'Flags known CPU sinks called in async code: key derivation and password hashing (`hashlib.pbkdf2_hmac`, `hashlib.scrypt`, `bcrypt.hashpw/checkpw/kdf`, argon2 `PasswordHasher().hash/verify` and `argon2.low_level.hash_secret*`, passlib `CryptContext().hash/verify`), whole-buffer compression (`zlib`, `gzip`, `bz2`, `lzma` `compress`/`decompress`), `json.load(f)` / `yaml.safe_load(f)` on an open file and `json.loads(f.read())`, PIL image processing (`resize`, `thumbnail`, `convert`, `rotate`, `filter`, `save`... on an image from `Image.open/new`), and pandas: the `read_csv/read_excel/read_parquet/read_json/read_sql...` readers (disk or database I/O plus parsing: this rule reports them, blocking-file-io does not) and `to_csv/to_excel/to_parquet/to_sql...` on a DataFrame. Cheap calls are not flagged (`hashlib.sha256(x).hexdigest()`, `bcrypt.gensalt()`, `zlib.crc32`, `json.loads(body)` of a request body), nor the same functions handed by reference to `asyncio.to_thread` / `run_in_executor` / `functools.partial`. `json.load(open(p))` written inline is left to blocking-file-io, which reports its `open`.',
+      what: 'Flags known CPU sinks called in async code: key derivation and password hashing (`hashlib.pbkdf2_hmac`, `hashlib.scrypt`, `bcrypt.hashpw/checkpw/kdf`, argon2 `PasswordHasher().hash/verify` and `argon2.low_level.hash_secret*`, passlib `CryptContext().hash/verify`), whole-buffer compression (`zlib`, `gzip`, `bz2`, `lzma` `compress`/`decompress`), `json.load(f)` / `yaml.safe_load(f)` on an open file and `json.loads(f.read())`, PIL image processing (`resize`, `thumbnail`, `convert`, `rotate`, `filter`, `save`... on an image from `Image.open/new`), and pandas: the `read_csv/read_excel/read_parquet/read_json/read_sql...` readers (disk or database I/O plus parsing: this rule reports them, blocking-file-io does not) and `to_csv/to_excel/to_parquet/to_sql...` on a DataFrame. Cheap calls are not flagged (`hashlib.sha256(x).hexdigest()`, `pbkdf2_hmac` with an iteration count written below 10,000 (a fixed derivation of a protocol, under a millisecond), `bcrypt.gensalt()`, `zlib.crc32`, `json.loads(body)` of a request body), nor the same functions handed by reference to `asyncio.to_thread` / `run_in_executor` / `functools.partial`. `json.load(open(p))` written inline is left to blocking-file-io, which reports its `open`.',
       why: 'The event loop runs one piece of Python at a time. A bcrypt check takes 50-300 ms on purpose, compressing a few megabytes or parsing a large JSON or CSV file takes as long: meanwhile no other request is served, no timeout fires and heartbeats are missed. Offload it to a thread (hashing, zlib and most C parsers release the GIL) or to a process pool for pure-Python work.',
       example: [
         'import bcrypt',
@@ -150,7 +160,7 @@ export const cpuHeavyCall: Rule = {
         const resolved = ctx.resolveCallee(node);
         if (resolved !== null) {
           const what = SINKS.get(resolved);
-          if (what) {
+          if (what && !(resolved === 'hashlib.pbkdf2_hmac' && fewIterations(node))) {
             ctx.report({ node, messageId: 'sink', data: { callee: calleeText(node), what } });
             return;
           }

@@ -104,6 +104,15 @@ function handsOn(ctx: RuleContext, identifier: SyntaxNode, depth = 0): boolean {
   return true;
 }
 
+/** A local of `fn` only ever assigned a plain future (`loop.create_future()`, `asyncio.Future()`). */
+function onlyAFuture(fn: SyntaxNode, name: string): boolean {
+  const assigned = fn
+    .descendantsOfType('assignment')
+    .filter((a) => a.childForFieldName('left')?.type === 'identifier' && a.childForFieldName('left')!.text === name)
+    .map((a) => a.childForFieldName('right'));
+  return assigned.length > 0 && assigned.every((right) => right?.type === 'call' && /(^|\.)(create_future|Future)$/.test(right.childForFieldName('function')?.text ?? ''));
+}
+
 /**
  * The wait is the last thing `asyncio.run` does: `fn` is only ever run as `asyncio.run(fn())` (or by
  * `run_until_complete`) in this file, and nothing after the wait awaits (dask's `main.run`, which logs and returns).
@@ -133,7 +142,7 @@ export const firstCompletedWithoutCancel: Rule = {
       dropped: 'The tasks still running after `asyncio.wait(..., return_when={when})` are dropped without being cancelled: the losers keep running in the background',
     },
     docs: {
-      what: "Flags `await asyncio.wait(tasks, return_when=FIRST_COMPLETED)` (or `FIRST_EXCEPTION`) in async code when the pending set it returns is thrown away (`done, _ = ...`, a bare `await`) or kept in a local that is never used again except to be tested or counted (`if pending:`, `len(pending)`, a log line), and the tasks waited on cannot be reached another way: they were created for the call (a literal list or set, a comprehension of `create_task` calls) or are held by locals that are not used again either. Any later use that hands the tasks on counts as handling them: a `for` loop over them, `task.cancel()`, `gather(*pending)`, a helper call `cancel_all(pending)`, waiting on them again (`while pending: done, pending = await asyncio.wait(pending, ...)`), returning or storing them, in a `finally:` too. Tasks passed in by the caller, kept on `self`, or in module globals are the owner's to cancel and are not flagged; `ALL_COMPLETED` (the default) is not flagged.",
+      what: "Flags `await asyncio.wait(tasks, return_when=FIRST_COMPLETED)` (or `FIRST_EXCEPTION`) in async code when the pending set it returns is thrown away (`done, _ = ...`, a bare `await`) or kept in a local that is never used again except to be tested or counted (`if pending:`, `len(pending)`, a log line), and the tasks waited on cannot be reached another way: they were created for the call (a literal list or set, a comprehension of `create_task` calls) or are held by locals that are not used again either. Any later use that hands the tasks on counts as handling them: a `for` loop over them, `task.cancel()`, `gather(*pending)`, a helper call `cancel_all(pending)`, waiting on them again (`while pending: done, pending = await asyncio.wait(pending, ...)`), returning or storing them, in a `finally:` too. Tasks passed in by the caller, kept on `self`, or in module globals are the owner's to cancel and are not flagged; nor is a wait on one awaitable (`wait([task])`, nothing can be left pending) or on plain futures (locals only ever assigned `loop.create_future()` or `asyncio.Future()`: nothing runs that could be cancelled); `ALL_COMPLETED` (the default) is not flagged.",
       why: "`asyncio.wait` does not cancel anything: when it returns on the first result, the other tasks keep running. Losers of a race go on using connections, CPU and rate limits, their results and exceptions are never collected (\"Task exception was never retrieved\"), and a task dropped this way can even be garbage-collected mid-run. Inside a TaskGroup, leaving them running makes the group wait for every loser before it exits.",
       example: [
         'import asyncio',
@@ -199,6 +208,10 @@ export const firstCompletedWithoutCancel: Rule = {
           if (!local(input)) return;
           tracked.push(input);
         } else if (input.type === 'list' || input.type === 'set' || input.type === 'tuple') {
+          // `wait([task])`: one awaitable, done when `wait` returns; nothing is left pending.
+          if (input.namedChildren.length === 1 && input.namedChild(0)!.type !== 'list_splat') return;
+          // Plain futures (`loop.create_future()`), not tasks: nothing runs that could be cancelled.
+          if (input.namedChildren.every((item) => item.type === 'identifier' && onlyAFuture(fn, item.text))) return;
           for (const element of input.namedChildren) {
             const item = element.type === 'list_splat' ? element.namedChild(0) : element;
             if (item?.type === 'call') continue;
