@@ -92,7 +92,7 @@ export const repeatedAsyncioRun: Rule = {
         '`{callee}()` inside a loop builds and closes a new event loop on every iteration: the iterations run one after another, and nothing created on one loop works in the next; {advice}',
     },
     docs: {
-      what: 'Flags the second and later `asyncio.run(...)` of one function, or of the module level, that can run after an earlier one, and an `asyncio.run(...)` inside a loop (`for`, `while`, a comprehension). Not flagged: calls in different functions, calls in branches that exclude each other (`if`/`else`, `match` cases, a `try` body and its `except` fallback), a call after which the path returns, raises or exits, a call in a loop that ends right after it (`return asyncio.run(...)`, `break`), a call in a restart/retry loop (in a `try` with an `except` handler inside a `while` or a `for ... in range(...)`), a call inside a lambda or a nested function (a thread running its own loop), and `asyncio.Runner().run(...)`. In async code AG205 reports `asyncio.run` instead.',
+      what: 'Flags the second and later `asyncio.run(...)` of one function, or of the module level, that can run after an earlier one, and an `asyncio.run(...)` inside a loop (`for`, `while`, a comprehension). Not flagged: calls in different functions, calls in branches that exclude each other (`if`/`else`, `match` cases, a `try` body and its `except` fallback), a call after which the path returns, raises or exits, a call in a loop that ends right after it (`return asyncio.run(...)`, `break`), a call in a restart/retry loop (in a `try` with an `except` handler inside a `while` or a `for ... in range(...)`), a worker `while` loop whose coroutine takes a name the iteration bound before the call (`builder = decode(socket.recv())`, then `asyncio.run(process(builder))`: the next job is not known until this one is done), a call inside a lambda or a nested function (a thread running its own loop), and `asyncio.Runner().run(...)`. In async code AG205 reports `asyncio.run` instead.',
       why: '`asyncio.run` creates a fresh event loop, runs the coroutine, cancels what is left, shuts down the default executor and closes the loop. A second call pays all of that again, and worse, objects created under the first loop are tied to it: an aiohttp `ClientSession`, an asyncpg pool, an `asyncio.Lock` or `Queue` with waiters, a cached future. Used from the second loop they raise "Event loop is closed" or "attached to a different loop", or hang. Inside a loop the iterations also run strictly one after another, giving up the concurrency asyncio is there for.',
       example: [
         'import asyncio',
@@ -170,12 +170,28 @@ export const repeatedAsyncioRun: Rule = {
         if (LOOPS.has(parent.type)) {
           const body = parent.childForFieldName('body');
           const repeated = body?.id === child.id || (parent.type === 'while_statement' && parent.childForFieldName('condition')?.id === child.id);
-          if (repeated && !leavesAfter(call, path, parent, LOOP_EXITS) && !(inTryWithHandler && isRetryLoop(parent))) return parent;
+          if (repeated && !leavesAfter(call, path, parent, LOOP_EXITS) && !(inTryWithHandler && isRetryLoop(parent)) && !isJobLoop(parent, call)) return parent;
         }
         if (COMPREHENSIONS.has(parent.type) && !inFirstIterable(parent, child, call)) return parent;
         child = parent;
       }
       return null;
+    }
+
+    /**
+     * A worker's `while` loop that runs each job it receives (maggma's workers: `builder = ...` from
+     * the message just received, then `asyncio.run(multi(builder, ...))`): the coroutine takes a
+     * name the iteration bound before it, so the next job is not known until this one is done.
+     */
+    function isJobLoop(loop: SyntaxNode, call: SyntaxNode): boolean {
+      if (loop.type !== 'while_statement') return false;
+      const argument = call.childForFieldName('arguments')?.namedChildren[0];
+      if (argument?.type !== 'call') return false;
+      const used = new Set(argument.descendantsOfType('identifier').map((id) => id.text));
+      return (loop.childForFieldName('body')?.descendantsOfType('assignment') ?? []).some((assignment) => {
+        const left = assignment.childForFieldName('left');
+        return left?.type === 'identifier' && used.has(left.text) && assignment.endIndex <= call.startIndex;
+      });
     }
 
     /** `while ...:` or `for _ in range(...)`: a loop that re-runs a failed attempt. */
