@@ -459,6 +459,8 @@ function callsOf(ctx: RuleContext, fn: SyntaxNode): SyntaxNode[] {
 
 /** The `create_task(node)` / `ensure_future(node)` around `node` (its first argument), or null. */
 function spawnAround(node: SyntaxNode): SyntaxNode | null {
+  // `ensure_future(self.run_loop() if looping else self.run())`: either branch is the argument.
+  while (node.parent?.type === 'conditional_expression' && node.parent.namedChildren[1]?.id !== node.id) node = node.parent;
   const args = node.parent;
   const spawn = args?.type === 'argument_list' ? args.parent : null;
   const spawner = spawn?.childForFieldName('function');
@@ -494,6 +496,9 @@ function keptIn(ctx: RuleContext, spawn: SyntaxNode): 'dropped' | { holder: Synt
   if (holder?.type === 'expression_statement') return 'dropped';
   if (holder?.type === 'assignment' && holder.childForFieldName('right')?.id === spawn.id) {
     const left = holder.childForFieldName('left');
+    // `tasks[path] = create_task(...)`: kept in a container.
+    const dict = left?.type === 'subscript' ? left.childForFieldName('value') : null;
+    if (dict && (dict.type === 'identifier' || dict.type === 'attribute')) return { holder: dict, container: true };
     return left && (left.type === 'identifier' || left.type === 'attribute') ? { holder: left, container: false } : null;
   }
   if (holder?.type === 'argument_list') {
@@ -540,7 +545,13 @@ function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] 
  */
 function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: SyntaxNode) => Waited): boolean {
   const kept = tasksOf(ctx, fn);
-  const unread = (holder: SyntaxNode) => !waited(holder).any.has(norm(holder));
+  // Read by an `await`, `wait_for` or `gather` that does not absorb it (a container: any of its items).
+  const unread = (holder: SyntaxNode) => {
+    const { any, cancelling } = waited(holder);
+    const name = norm(holder);
+    const of = (text: string) => text === name || text.startsWith(`${name}[`) || text.startsWith(`${name}.`);
+    return ![...any].some((text) => of(text) && cancelling.has(text));
+  };
   return (
     kept !== null &&
     kept.every((k) => {
@@ -587,10 +598,20 @@ function escapes(holder: SyntaxNode): SyntaxNode[] | null {
       }
       return null;
     }
+    // `asyncio.wait([task])`: handed to a waiter, which `waitedTexts` reads as a wait on the task.
+    if ((parent?.type === 'list' || parent?.type === 'tuple' || parent?.type === 'set') && handedToWaiter(parent)) continue;
     if (parent?.type === 'return_statement' || parent?.type === 'list' || parent?.type === 'tuple') return null;
     if (parent?.type === 'assignment' && parent.childForFieldName('right')?.id === use.id) return null;
   }
   return containers;
+}
+
+/** A literal collection that is an argument of `wait`, `gather`, `shield`... */
+function handedToWaiter(literal: SyntaxNode): boolean {
+  const args = literal.parent?.type === 'list_splat' ? literal.parent.parent : literal.parent;
+  const callee = args?.type === 'argument_list' ? args.parent?.childForFieldName('function') : null;
+  const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+  return last !== undefined && WAITERS.has(last);
 }
 
 /**
@@ -756,7 +777,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()`, and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; the task is dropped, returned by a function whose every call drops it, or kept where no `await`, `gather`, `wait`, `wait_for` or `shield` of the file, or of the class for `self.<attr>`, reads it; an `await` or a wait right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`, or `await asyncio.wait([task])`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. A coroutine handed to `asyncio.start_server` / `start_unix_server` counts as such a task (asyncio runs it as the root of each connection), and a handler that sets the flag of its `while <flag>:` loop to False ends that loop as a `break` would. A catch-all around cleanup inside an outer handler, followed by a bare `raise` that re-raises the original exception, is not a swallow either. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()` or test `cancelling()` (telling the task\'s own cancellation from another), and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; either branch of a conditional expression counts; the task is dropped, returned by a function whose every call drops it, or kept (in a variable, an attribute, or a set, list or dict of tasks) where no `await`, `gather` or `wait_for` of the file, or of the class for `self.<attr>`, reads it: `shield` and `wait` do not pass a waiter\'s cancellation on to the task, so the task\'s handling of its own cancellation is between it and whoever cancels it; an `await` or a wait right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`, or `await asyncio.wait([task])`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. A coroutine handed to `asyncio.start_server` / `start_unix_server` counts as such a task (asyncio runs it as the root of each connection), and a handler that sets the flag of its `while <flag>:` loop to False ends that loop as a `break` would. A catch-all around cleanup inside an outer handler, followed by a bare `raise` that re-raises the original exception, is not a swallow either. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -835,7 +856,8 @@ export const swallowedCancellation: Rule = {
         const body = node.namedChildren.find((c) => c.type === 'block') ?? null;
         const outcome = outcomes.block(body);
         if (!(outcome & SWALLOWING)) return;
-        if (body && /\.\s*uncancel\s*\(/.test(body.text)) return;
+        // `uncancel()`, or `if task.cancelling(): raise`: the handler tells its own cancellation from another.
+        if (body && /\.\s*(uncancel|cancelling)\s*\(/.test(body.text)) return;
         if (body && caught.catchAll && handsOn(ctx, body, caught.name)) return;
         if (caught.catchAll && retryFilter(body, caught.name)) return;
         if (caught.catchAll && cleanupBeforeReraise(node)) return;
