@@ -195,6 +195,26 @@ function heldBriefly(ctx: RuleContext, value: SyntaxNode): boolean {
   });
 }
 
+/** What puts work on another thread: a thread, an executor, `to_thread`. */
+const THREAD_STARTERS = /\b(Thread|Timer|ThreadPoolExecutor|run_in_executor|to_thread|run_coroutine_threadsafe|call_soon_threadsafe|start_new_thread)\b/;
+
+/**
+ * A `threading.RLock` (every assignment of the name in the class, for `self.x`, or the file) in a
+ * class (or file) that starts no thread and uses no executor: every holder runs on the loop's thread, and an
+ * RLock lets the thread holding it take it again, so no task ever waits for it (pypoint's client lock).
+ */
+function reentrantOnLoopThread(ctx: RuleContext, value: SyntaxNode): boolean {
+  const lock = value.text.replace(/\s+/g, '');
+  const root = lock.startsWith('self.') ? enclosing(value, 'class_definition') : ctx.file.tree.rootNode;
+  if (!root) return false;
+  const assigned = root
+    .descendantsOfType('assignment')
+    .filter((a) => a.childForFieldName('left')?.text.replace(/\s+/g, '') === lock)
+    .map((a) => a.childForFieldName('right'));
+  const rlocks = assigned.length > 0 && assigned.every((right) => right?.type === 'call' && ctx.resolveCallee(right) === 'threading.RLock');
+  return rlocks && !THREAD_STARTERS.test(root.text);
+}
+
 export const blockingThreadPrimitive: Rule = {
   meta: {
     id: 'AG108',
@@ -217,7 +237,7 @@ export const blockingThreadPrimitive: Rule = {
       result: '`.result()` on a `concurrent.futures.Future` blocks the event loop until the work is done',
     },
     docs: {
-      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for. A plain `with` on a lock is also left alone when every holder of that lock (every `with` on it in the class, for `self.x`, or in the file; none taking it by hand with `acquire()`) only works on memory (container methods, copying builtins, `notify()`, and in a sync holder the `wait()` of a Condition, which releases the lock): taking it cannot wait for long. Holding a threading lock across an `await` is always flagged.',
+      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for. A plain `with` on a lock is also left alone when every holder of that lock (every `with` on it in the class, for `self.x`, or in the file; none taking it by hand with `acquire()`) only works on memory (container methods, copying builtins, `notify()`, and in a sync holder the `wait()` of a Condition, which releases the lock): taking it cannot wait for long. Holding a threading lock across an `await` is flagged, except a `threading.RLock` (every assignment of it) in a class (for `self.x`; else the file) that starts no thread and uses no executor (`Thread`, `Timer`, `ThreadPoolExecutor`, `run_in_executor`, `to_thread`...): every holder then runs on the loop thread, and an RLock lets the thread that holds it take it again, so no task ever waits for it.',
       why: 'These calls park the calling thread until another thread acts. In async code the calling thread is the event loop: no task runs, no timer fires and no socket is served until the other thread releases the lock, sets the event, fills the queue or finishes the work. If that other party is itself a task on the same loop (a threading lock held across an `await`, a future that needs the loop to complete), it can never run: the service deadlocks.',
       example: [
         'import queue',
@@ -258,7 +278,7 @@ export const blockingThreadPrimitive: Rule = {
         switch (method.method) {
           case 'acquire': {
             const kind = LOCK_KIND[typeOf(ctx, method.receiver) ?? ''];
-            if (!kind || isZero(argument(node, 'blocking', 0))) return;
+            if (!kind || isZero(argument(node, 'blocking', 0)) || reentrantOnLoopThread(ctx, method.receiver)) return;
             const timeout = argument(node, 'timeout', 1);
             if (isZero(timeout)) return;
             // A bounded acquire in a sync function (seen only when transitive-blocking summarises
@@ -318,6 +338,7 @@ export const blockingThreadPrimitive: Rule = {
           const receiver = value.text.replace(/\s+/g, '');
           const acrossAwait = body !== null && awaitsInside(body);
           if (!acrossAwait && heldBriefly(ctx, value)) continue;
+          if (reentrantOnLoopThread(ctx, value)) continue;
           ctx.report({ node: value, messageId: acrossAwait ? 'withAwait' : 'with', data: { receiver, kind } });
         }
       },
