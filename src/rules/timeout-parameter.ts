@@ -90,6 +90,14 @@ function boundedAwaitables(call: SyntaxNode, callee: string): SyntaxNode[] {
   return out;
 }
 
+/** Every use of the nested function `definition` in `outer` is a call of it. */
+function onlyCalledLocally(outer: SyntaxNode, definition: SyntaxNode): boolean {
+  const name = definition.childForFieldName('name');
+  if (!name) return false;
+  const uses = outer.descendantsOfType('identifier').filter((id) => id.text === name.text && id.id !== name.id);
+  return uses.length > 0 && uses.every((id) => id.parent?.type === 'call' && id.parent.childForFieldName('function')?.id === id.id);
+}
+
 export const timeoutParameter: Rule = {
   meta: {
     id: 'AG304',
@@ -105,7 +113,7 @@ export const timeoutParameter: Rule = {
       timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
     },
     docs: {
-      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's.",
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), closures only called in the function that defines them (it works out the budget; a closure returned or handed on is still flagged), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's.",
       why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
       example: [
         'import asyncio',
@@ -179,6 +187,9 @@ export const timeoutParameter: Rule = {
         const chain = ctx.scopeChain();
         const owner = chain[chain.length - 2];
         if (owner?.kind === 'class') return;
+        // A closure only called where it is defined: its callers are in the function around it, which
+        // works out the budget itself (a closure returned or handed on is an API like any other).
+        if ((owner?.kind === 'def' || owner?.kind === 'async-def') && onlyCalledLocally(owner.node, definition)) return;
         if (definition.parent?.type === 'decorated_definition') return;
         if (isStub(definition)) return;
         // A timeout utility (a drop-in `wait_for`): it bounds an awaitable its caller hands it.
