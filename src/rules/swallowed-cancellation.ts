@@ -225,6 +225,7 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
   const awaited = body.descendantsOfType('await').map((a) => dottedName(a.namedChild(0) ? unparenthesize(a.namedChild(0)!) : null));
   const names = awaited.filter((name): name is string => name !== null);
   if (names.length === 0) return false;
+  if (names.some((name) => loopOverCancelledOrDone(tryStatement, name))) return true;
   const before: SyntaxNode[] = [body];
   for (let sibling = tryStatement.previousNamedSibling; sibling; sibling = sibling.previousNamedSibling) before.push(sibling);
   const cancels = (text: string) => names.some((name) => new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text));
@@ -242,6 +243,60 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
   if (helpers.size === 0) return false;
   const cls = enclosing(clause, 'class_definition');
   return methodsOf(cls).some((fn) => helpers.has(fn.childForFieldName('name')?.text ?? '') && cancels(fn.text));
+}
+
+/**
+ * `name` is the variable of a `for` loop around the `try` that goes over tasks already settled:
+ * ones an earlier loop or comprehension over the same collection cancelled (`[t.cancel() for t in
+ * pending]`, then `for task in pending: try: await task`), or the `done` set of `asyncio.wait`,
+ * whose awaits never suspend. The CancelledError caught is the task's own.
+ */
+function loopOverCancelledOrDone(tryStatement: SyntaxNode, name: string): boolean {
+  let loop: SyntaxNode | null = tryStatement.parent;
+  while (loop && loop.type !== 'for_statement' && !NESTED_SCOPES.has(loop.type)) loop = loop.parent;
+  const variable = loop?.type === 'for_statement' ? loop.childForFieldName('left') : null;
+  const over = loop?.childForFieldName('right');
+  if (!loop || variable?.type !== 'identifier' || variable.text !== name || !over) return false;
+  const collections = new Set([over, ...over.descendantsOfType('identifier')].filter((n) => n.type === 'identifier').map((n) => n.text));
+  const fn = enclosing(loop, 'function_definition');
+  if (!fn) return false;
+  // The `done` set of `done, pending = await asyncio.wait(...)`.
+  if (over.type === 'identifier') {
+    const done = fn.descendantsOfType('assignment').some((a) => {
+      const left = a.childForFieldName('left');
+      const first = left && (left.type === 'pattern_list' || left.type === 'tuple_pattern') ? left.namedChild(0) : null;
+      return first?.text === over.text && /^await\s+(asyncio\.)?wait\(/.test(a.childForFieldName('right')?.text ?? '');
+    });
+    if (done) return true;
+  }
+  // An earlier loop or comprehension over one of the same collections that cancels its items.
+  const earlier = [...fn.descendantsOfType('for_statement'), ...fn.descendantsOfType('for_in_clause')].filter((other) => other.endIndex <= loop!.startIndex);
+  return earlier.some((other) => {
+    const item = other.childForFieldName('left');
+    const source = other.childForFieldName('right');
+    if (item?.type !== 'identifier' || !source) return false;
+    const sourceNames = [source, ...source.descendantsOfType('identifier')].filter((n) => n.type === 'identifier').map((n) => n.text);
+    if (!sourceNames.some((n) => collections.has(n))) return false;
+    const scope = other.type === 'for_statement' ? other.childForFieldName('body') : other.parent;
+    return scope !== null && new RegExp(`(^|[^\\w.])${item.text}\\s*\\.\\s*cancel\\s*\\(`).test(scope.text);
+  });
+}
+
+/**
+ * `except CancelledError: if not self._sigint_received: raise` (aioconsole): the handler re-raises
+ * unless a flag of the class is set, and the class sets that flag where it calls `.cancel()`. It
+ * absorbs only the cancellation its own class issued, and passes every other one on.
+ */
+function ownCancellationOnly(clause: SyntaxNode, body: SyntaxNode | null): boolean {
+  const first = body?.namedChildren.find((c) => c.type !== 'comment');
+  if (first?.type !== 'if_statement' || first.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) return false;
+  const inner = first.childForFieldName('consequence')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  if (inner.length !== 1 || inner[0]!.type !== 'raise_statement' || inner[0]!.namedChildren.length > 0) return false;
+  const flag = /^not\s+(self\.\w+)$/.exec(first.childForFieldName('condition')?.text.trim() ?? '')?.[1];
+  const cls = enclosing(clause, 'class_definition');
+  if (!flag || !cls) return false;
+  const escaped = flag.replace('.', '\\.');
+  return methodsOf(cls).some((fn) => new RegExp(`${escaped}\\s*=\\s*True\\b`).test(fn.text) && /\.\s*cancel\s*\(/.test(fn.text));
 }
 
 /** The methods defined directly in a class body (decorated or not). */
@@ -355,6 +410,7 @@ function returnsCompletedResult(body: SyntaxNode | null): boolean {
 }
 
 const SPAWNERS = new Set(['create_task', 'ensure_future']);
+const COLLECTION_COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression']);
 const WAITERS = new Set(['shield', 'wait_for', 'gather', 'wait', 'as_completed']);
 /** Waiters that cancel what they wait for when they are cancelled themselves (`shield`, `wait` and `as_completed` do not). */
 const PROPAGATING = new Set(['wait_for', 'gather']);
@@ -450,6 +506,8 @@ function callsOf(ctx: RuleContext, fn: SyntaxNode): SyntaxNode[] {
     const object = dottedName(callee.childForFieldName('object'));
     // `self.worker()` calls the method of its own class, not a namesake in another class.
     if (object === 'self' || object === 'cls') return enclosing(call, 'class_definition')?.id === enclosing(fn, 'class_definition')?.id;
+    // `super().release()` in the same class calls the base class's method.
+    if (callee.childForFieldName('object')?.text.replace(/\s+/g, '') === 'super()') return enclosing(call, 'class_definition')?.id !== enclosing(fn, 'class_definition')?.id;
     if (object !== null && ctx.imports.resolve(object) !== null) return false;
     // Through another object, only where a coroutine can go (awaited, handed on, kept): `proc.poll()`
     // in `if proc.poll() is None:` is a namesake's plain method, not this coroutine.
@@ -501,6 +559,14 @@ function keptIn(ctx: RuleContext, spawn: SyntaxNode): 'dropped' | { holder: Synt
     if (dict && (dict.type === 'identifier' || dict.type === 'attribute')) return { holder: dict, container: true };
     return left && (left.type === 'identifier' || left.type === 'attribute') ? { holder: left, container: false } : null;
   }
+  // `self._tasks = [ensure_future(a()), ensure_future(b())]`, `tasks = {create_task(f(x)) for x in xs}`:
+  // a collection of tasks, kept where the collection is assigned.
+  const collection = holder && ['list', 'set', 'tuple'].includes(holder.type) ? holder : holder && COLLECTION_COMPREHENSIONS.has(holder.type) && holder.childForFieldName('body')?.id === spawn.id ? holder : null;
+  if (collection) {
+    const assignment = collection.parent;
+    const left = assignment?.type === 'assignment' && assignment.childForFieldName('right')?.id === collection.id ? assignment.childForFieldName('left') : null;
+    return left && (left.type === 'identifier' || left.type === 'attribute') ? { holder: left, container: true } : null;
+  }
   if (holder?.type === 'argument_list') {
     // `self._tasks.add(create_task(...))`: kept in a container.
     const method = holder.parent?.childForFieldName('function');
@@ -515,12 +581,37 @@ function keptIn(ctx: RuleContext, spawn: SyntaxNode): 'dropped' | { holder: Synt
   return null;
 }
 
-/** For each call of `fn` in the file, where its tasks go; null when a call is not a spawn. */
-function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] | null {
+/**
+ * The coroutine function whose last act is to await this call (`await self._take_message()` as the
+ * final statement of `run`, or `return await ...`): the call's outcome is that function's outcome.
+ */
+function tailOf(call: SyntaxNode): SyntaxNode | null {
+  const awaited = call.parent;
+  if (awaited?.type !== 'await') return null;
+  const statement = awaited.parent;
+  if (statement?.type !== 'expression_statement' && statement?.type !== 'return_statement') return null;
+  const body = statement.parent;
+  const fn = body?.type === 'block' ? body.parent : null;
+  if (fn?.type !== 'function_definition' || fn.child(0)?.type !== 'async') return null;
+  const last = body!.namedChildren.filter((c) => c.type !== 'comment').pop();
+  return last?.id === statement.id ? fn : null;
+}
+
+/**
+ * For each call of `fn` in the file, where its tasks go; null when a call is not a spawn. With
+ * `tails`, a call that is the awaited tail of another coroutine function is that function's
+ * business: it goes to `tails` instead.
+ */
+function tasksOf(ctx: RuleContext, fn: SyntaxNode, tails?: SyntaxNode[]): ReturnType<typeof keptIn>[] | null {
   const calls = callsOf(ctx, fn);
   if (calls.length === 0) return null;
   const kept: ReturnType<typeof keptIn>[] = [];
   for (const call of calls) {
+    const tail = tails ? tailOf(call) : null;
+    if (tail && tail.id !== fn.id) {
+      tails!.push(tail);
+      continue;
+    }
     // `asyncio.run(main())` / `loop.run_until_complete(main())`: the root of the program, which no
     // coroutine awaits (cylc's `ret = asyncio.run(_run(scheduler))`, then `sys.exit(ret)`).
     if (runAsRoot(ctx, call)) {
@@ -543,14 +634,24 @@ function tasksOf(ctx: RuleContext, fn: SyntaxNode): ReturnType<typeof keptIn>[] 
  * is how it is stopped, and nobody waits to see a CancelledError come out of it (discord.py's
  * shard worker, aiortc's RTCP loop whose `stop()` waits on an "exited" event). Null-safe: unsure means no.
  */
-function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: SyntaxNode) => Waited): boolean {
-  const kept = tasksOf(ctx, fn);
+function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: SyntaxNode) => Waited, depth = 0): boolean {
+  // Awaited as the last act of another coroutine (pubnub's `run()` awaiting `_take_message()`):
+  // a background task if that one is.
+  const tails: SyntaxNode[] = [];
+  const kept = tasksOf(ctx, fn, depth < 3 ? tails : undefined);
+  if (!tails.every((tail) => onlyABackgroundTask(ctx, tail, waited, depth + 1))) return false;
   // Read by an `await`, `wait_for` or `gather` that does not absorb it (a container: any of its items).
   const unread = (holder: SyntaxNode) => {
     const { any, cancelling } = waited(holder);
     const name = norm(holder);
     const of = (text: string) => text === name || text.startsWith(`${name}[`) || text.startsWith(`${name}.`);
-    return ![...any].some((text) => of(text) && cancelling.has(text));
+    if ([...any].some((text) => of(text) && cancelling.has(text))) return false;
+    // `for task in self._tasks: await task`: the items of a container, awaited one by one.
+    return !ctx.file.tree.rootNode.descendantsOfType('for_statement').some((loop) => {
+      const variable = loop.childForFieldName('left');
+      const over = loop.childForFieldName('right');
+      return variable?.type === 'identifier' && over !== null && of(norm(over)) && waited(holder).cancelling.has(variable.text) && waited(holder).any.has(variable.text);
+    });
   };
   return (
     kept !== null &&
@@ -592,10 +693,13 @@ function escapes(holder: SyntaxNode): SyntaxNode[] | null {
       const callee = parent.parent?.childForFieldName('function');
       const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : null;
       const container = callee?.type === 'attribute' ? callee.childForFieldName('object') : null;
-      if (container && (method === 'add' || method === 'append') && parent.namedChildren.length === 1) {
+      if (container && (method === 'add' || method === 'append' || method === 'update' || method === 'extend') && parent.namedChildren.length === 1) {
         containers.push(container);
         continue;
       }
+      // `asyncio.wait(tasks)`, `gather(*tasks)`: a wait, which `waitedTexts` reads as one.
+      const waiter = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+      if (waiter && WAITERS.has(waiter)) continue;
       return null;
     }
     // `asyncio.wait([task])`: handed to a waiter, which `waitedTexts` reads as a wait on the task.
@@ -777,7 +881,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()` or test `cancelling()` (telling the task\'s own cancellation from another), and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; either branch of a conditional expression counts; the task is dropped, returned by a function whose every call drops it, or kept (in a variable, an attribute, or a set, list or dict of tasks) where no `await`, `gather` or `wait_for` of the file, or of the class for `self.<attr>`, reads it: `shield` and `wait` do not pass a waiter\'s cancellation on to the task, so the task\'s handling of its own cancellation is between it and whoever cancels it; an `await` or a wait right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`, or `await asyncio.wait([task])`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. A coroutine handed to `asyncio.start_server` / `start_unix_server` counts as such a task (asyncio runs it as the root of each connection), and a handler that sets the flag of its `while <flag>:` loop to False ends that loop as a `break` would. A catch-all around cleanup inside an outer handler, followed by a bare `raise` that re-raises the original exception, is not a swallow either. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. A coroutine awaited as the last statement of another (`await self._take_message()` ending `run`) is a background task when that one is. Awaiting, in a `for` loop, tasks that an earlier loop or comprehension over the same collection cancelled (`[t.cancel() for t in pending]`, then `for task in pending: try: await task`), or tasks of the `done` set of `asyncio.wait` (which never suspend), is not flagged either; nor a handler that re-raises unless a flag of its class is set, where the class sets that flag next to its own `.cancel()` call (`if not self._sigint_received: raise`). Awaiting a task right after cancelling it (`task.cancel()`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()` or test `cancelling()` (telling the task\'s own cancellation from another), and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; either branch of a conditional expression counts; the task is dropped, returned by a function whose every call drops it, or kept (in a variable, an attribute, or a set, list or dict of tasks, built by a literal, a comprehension, `add`/`append`, or copied into another with `update`/`extend`) where no `await`, `gather` or `wait_for` of the file, or of the class for `self.<attr>`, reads it: `shield` and `wait` do not pass a waiter\'s cancellation on to the task, so the task\'s handling of its own cancellation is between it and whoever cancels it; an `await` or a wait right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`, or `await asyncio.wait([task])`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. A coroutine handed to `asyncio.start_server` / `start_unix_server` counts as such a task (asyncio runs it as the root of each connection), and a handler that sets the flag of its `while <flag>:` loop to False ends that loop as a `break` would. A catch-all around cleanup inside an outer handler, followed by a bare `raise` that re-raises the original exception, is not a swallow either. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -868,6 +972,7 @@ export const swallowedCancellation: Rule = {
           if (body && !(outcome & NORMAL) && storesException(body, caught.name)) return;
         }
         if (awaitsTaskItCancelled(node)) return;
+        if (ownCancellationOnly(node, body)) return;
         if (!caught.catchAll && !(outcome & NORMAL) && returnsCompletedResult(body)) return;
         const fn = enclosingCoroutine(ctx);
         // A task nobody waits on, ended by the handler (returning, falling off the end or `break`ing
