@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeText, inferWith, keywordArgument, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
+import { calleeText, inferWith, keywordArgument, methodCall, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
 
 /** What a value is, in this rule's vocabulary. */
 type Db =
@@ -235,6 +235,30 @@ function usedHere(ctx: RuleContext, call: SyntaxNode): boolean {
   return false;
 }
 
+/** Calls that open a database by a URL or path given as their first argument. */
+const OPENERS_BY_URL = new Set(['sqlalchemy.create_engine', 'sqlalchemy.engine.create_engine', 'sqlite3.connect', 'sqlite3.dbapi2.connect']);
+
+/**
+ * Every database the file opens is an in-memory SQLite one (`create_engine("sqlite:///:memory:")`,
+ * `sqlite3.connect(":memory:")`; matridge's reaction cache): there is no disk or server to wait for,
+ * each query is work on memory, like a dict lookup.
+ */
+function inMemoryDatabasesOnly(ctx: RuleContext): boolean {
+  let opened = 0;
+  for (const call of ctx.file.tree.rootNode.descendantsOfType('call')) {
+    const resolved = ctx.resolveCallee(call);
+    if (resolved === null) continue;
+    const type = CONNECTORS.get(resolved) ?? LAZY.get(resolved);
+    if (type === undefined || type === 'sa-session' || type === 'sa-sessionmaker') continue;
+    // Another driver (psycopg2, pymongo, redis...), or a database by a URL or path: a real one.
+    if (!OPENERS_BY_URL.has(resolved)) return false;
+    const first = positionalArguments(call)[0];
+    if (!first || first.type !== 'string' || !first.text.includes(':memory:')) return false;
+    opened++;
+  }
+  return opened > 0;
+}
+
 export const syncDbDriver: Rule = {
   meta: {
     id: 'AG107',
@@ -251,7 +275,7 @@ export const syncDbDriver: Rule = {
       session: '`{callee}()` opens a synchronous SQLAlchemy session: its queries block the event loop; use {driver}',
     },
     docs: {
-      what: 'Flags synchronous database drivers used in async code. A connect call is flagged wherever it runs on the loop: `sqlite3.connect`, `psycopg2.connect`, `psycopg.connect` (psycopg 3 sync), `pymysql.connect`, `MySQLdb.connect`, `mysql.connector.connect`. A lazily connecting client (`pymongo.MongoClient`, `redis.Redis` / `StrictRedis` / `from_url`, SQLAlchemy `create_engine`, `Session`, `sessionmaker`) is flagged when the async function also uses it (a method call, `with`, a call); built in an async start-up hook and only stored, it is left alone. Calls that talk to the server (`execute`, `commit`, `rollback`, Redis commands, Mongo collection methods, `engine.connect()`, `session.execute()`...) are flagged on a client bound elsewhere: a `self.x` attribute, a module global, an annotated parameter (`conn: sqlite3.Connection`), or a session made by a `sessionmaker`. The async drivers (`aiosqlite`, `asyncpg`, `psycopg.AsyncConnection`, `aiomysql`, `motor`, `redis.asyncio`, `create_async_engine`, `AsyncSession`, `sessionmaker(class_=AsyncSession)`) are never flagged, nor a client of unknown type, nor `conn.cursor()`, which only builds a local object.',
+      what: 'Flags synchronous database drivers used in async code. A connect call is flagged wherever it runs on the loop: `sqlite3.connect`, `psycopg2.connect`, `psycopg.connect` (psycopg 3 sync), `pymysql.connect`, `MySQLdb.connect`, `mysql.connector.connect`. A lazily connecting client (`pymongo.MongoClient`, `redis.Redis` / `StrictRedis` / `from_url`, SQLAlchemy `create_engine`, `Session`, `sessionmaker`) is flagged when the async function also uses it (a method call, `with`, a call); built in an async start-up hook and only stored, it is left alone. Calls that talk to the server (`execute`, `commit`, `rollback`, Redis commands, Mongo collection methods, `engine.connect()`, `session.execute()`...) are flagged on a client bound elsewhere: a `self.x` attribute, a module global, an annotated parameter (`conn: sqlite3.Connection`), or a session made by a `sessionmaker`. The async drivers (`aiosqlite`, `asyncpg`, `psycopg.AsyncConnection`, `aiomysql`, `motor`, `redis.asyncio`, `create_async_engine`, `AsyncSession`, `sessionmaker(class_=AsyncSession)`) are never flagged, nor a client of unknown type, nor `conn.cursor()`, which only builds a local object. A file whose every database is an in-memory SQLite one (`create_engine("sqlite:///:memory:")`, `sqlite3.connect(":memory:")`) is left alone: its queries wait for no disk or server.',
       why: 'A sync driver waits for the database on the calling thread. In async code that thread runs the event loop, so every query stalls every other request of the service for one database round trip, and a slow query or a lock wait stalls it for seconds. Under load the latencies add up: the service serves one query at a time.',
       example: [
         'import sqlite3',
@@ -280,9 +304,11 @@ export const syncDbDriver: Rule = {
     ],
   },
   create(ctx) {
+    let memoryOnly: boolean | null = null;
     return {
       call(node) {
         if (!ctx.inAsyncCode()) return;
+        if ((memoryOnly ??= inMemoryDatabasesOnly(ctx))) return;
         const made = constructed(ctx, node);
         if (made) {
           if (!made.eager && !usedHere(ctx, node)) return;
