@@ -44,7 +44,7 @@ export const droppedGatherExceptions: Rule = {
       filtered: 'The exceptions `gather(..., return_exceptions=True)` returned are filtered out and never logged or re-raised: failures vanish silently',
     },
     docs: {
-      what: "Flags `await asyncio.gather(..., return_exceptions=True)` whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item. Nor is gathering existing tasks held in a name when the function that holds them later iterates the same name and asks each task for its outcome (`for t in tasks: if t.exception() ...` or `t.result()`; a mere `t.cancelled()` reads no failure), since the exceptions are read from the tasks themselves. Nor is a gather statement whose results are the function's own doing or a best-effort cleanup: waiting for tasks it cancelled or threw into first (`for t in tasks: t.cancel()`, `self._reader.cancel()` then `gather(self._reader, ...)`, a list built by appending tasks the same loop cancels or `t.throw(exc)`s), a gather in an `except` clause that re-raises after it (`raise`, `raise e`: the original error propagates, and a cleanup error must not replace it), and a gather of nothing but closes of held resources (`conn.close()`, `aclose()`, `wait_closed()`, `disconnect()`, `dispose()`, `unsubscribe()`, `__aexit__(...)`, also as `_close()` or `async_unsubscribe()`, directly, in a comprehension, or appended as `create_task(item.close)`), where one failing close must not stop the others. Stopping services (`svc.stop()`) is still flagged.",
+      what: "Flags `await asyncio.gather(..., return_exceptions=True)` over work the function starts itself (calls written in the gather, `gather(a(), b())`, `gather(*(f(x) for x in xs))`, or a local of the function only ever bound to such calls: a comprehension or literal of calls, a list that only gets calls appended, a task made here) whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item. Nor is gathering existing tasks held in a name when the function that holds them later iterates the same name and asks each task for its outcome (`for t in tasks: if t.exception() ...` or `t.result()`; a mere `t.cancelled()` reads no failure), since the exceptions are read from the tasks themselves. Nor is a gather statement whose results are the function's own doing or a best-effort cleanup: waiting for tasks it cancelled or threw into first (`for t in tasks: t.cancel()`, `self._reader.cancel()` then `gather(self._reader, ...)`, a list built by appending tasks the same loop cancels or `t.throw(exc)`s), a gather in an `except` clause that re-raises after it (`raise`, `raise e`: the original error propagates, and a cleanup error must not replace it), and a gather of nothing but closes of held resources (`conn.close()`, `aclose()`, `wait_closed()`, `disconnect()`, `dispose()`, `unsubscribe()`, `__aexit__(...)`, also as `_close()` or `async_unsubscribe()`, directly, in a comprehension, or appended as `create_task(item.close)`), where one failing close must not stop the others. Stopping services (`svc.stop()`) is still flagged. Tasks the function did not start (a parameter, an attribute such as `self._writer_task`, a helper's result, a copy of a set kept elsewhere) are not flagged: they have an owner that deals with their failures (a done-callback, a try/except in the task, a later `task.exception()`), and the gather only waits for them to finish.",
       why: '`return_exceptions=True` turns every exception into a value in the result list; nothing is raised and nothing is logged. Unless the code looks at those values, a failed request, a refused connection or a bug in one coroutine disappears without a trace, and code that uses the results as data fails later, far from the cause, on an exception object where it expected a response.',
       example: [
         'import asyncio',
@@ -85,6 +85,9 @@ export const droppedGatherExceptions: Rule = {
         while (value.parent?.type === 'parenthesized_expression') value = value.parent;
         const parent = value.parent;
         if (!parent) return;
+        // Tasks that already ran before the gather have an owner, which handles their failures
+        // (a done-callback, a try/except in the task); the gather only waits for them to finish.
+        if (!startsItsWork(ctx, node)) return;
         if (parent.type === 'expression_statement') {
           // Cancel, then wait for the cancellations to land: the results are CancelledErrors by
           // design, and dropping them is the point (`for t in tasks: t.cancel()` first).
@@ -114,6 +117,52 @@ export const droppedGatherExceptions: Rule = {
     };
   },
 };
+
+/** A call that starts work: a coroutine call (`fetch(u)`), or a task made of one (`create_task(fetch(u))`). */
+function isWorkCall(node: SyntaxNode | null | undefined): boolean {
+  return node !== null && node !== undefined && unparenthesize(node).type === 'call';
+}
+
+/**
+ * Every awaitable the gather waits on is work this function starts: a call written in the gather
+ * (`gather(a(), b())`, `gather(*(f(x) for x in xs))`, `gather(*[...])`), or a local of this function
+ * only ever bound to such calls (a comprehension or literal of calls, a list that only gets calls
+ * appended, a task made here). Tasks held by a parameter, an attribute or a helper's result were
+ * started elsewhere, by an owner that deals with their failures.
+ */
+function startsItsWork(ctx: RuleContext, gather: SyntaxNode): boolean {
+  const args = (gather.childForFieldName('arguments')?.namedChildren ?? []).filter((arg) => arg.type !== 'keyword_argument' && arg.type !== 'comment');
+  if (args.length === 0) return false;
+  const scope = ctx.scope();
+  const calls = (collection: SyntaxNode): boolean => {
+    const value = unparenthesize(collection);
+    if (COMPREHENSIONS.has(value.type)) return isWorkCall(value.childForFieldName('body'));
+    if (value.type === 'list' || value.type === 'tuple' || value.type === 'set') return value.namedChildren.every((item) => isWorkCall(item));
+    return false;
+  };
+  const localOfWork = (name: SyntaxNode, collection: boolean): boolean => {
+    if (name.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return false;
+    const found = ctx.lookup(name.text);
+    if (!found || found.scope.node.id !== scope.node.id || found.bindings.length === 0) return false;
+    const bound = found.bindings.every((binding) => {
+      const value = binding.kind === 'assign' && binding.value ? unparenthesize(binding.value) : null;
+      return value !== null && (collection ? calls(value) : isWorkCall(value));
+    });
+    if (!bound || !collection) return bound;
+    // `tasks.append(x)` / `tasks.add(x)`: only calls go in.
+    return identifiersNamed(scope.node, name.text).every((use) => {
+      const method = use.parent?.type === 'attribute' && use.parent.childForFieldName('object')?.id === use.id ? use.parent.childForFieldName('attribute')?.text : null;
+      if (method !== 'append' && method !== 'add' && method !== 'extend') return true;
+      const added = use.parent!.parent?.childForFieldName('arguments')?.namedChildren[0];
+      return method === 'extend' ? added !== undefined && calls(added) : isWorkCall(added);
+    });
+  };
+  return args.every((arg) => {
+    if (arg.type !== 'list_splat') return isWorkCall(arg) || localOfWork(unparenthesize(arg), false);
+    const inner = arg.namedChild(0) ? unparenthesize(arg.namedChild(0)!) : null;
+    return inner !== null && (calls(inner) || localOfWork(inner, true));
+  });
+}
 
 /**
  * What the code does with the result list (or an item of it) at `expression`. Anything not known
