@@ -1,5 +1,13 @@
+import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
 import { calleeText, methodCall } from './util.js';
+
+/** `await stream.run_until_complete()`: a coroutine method of the project's own, not the loop's. */
+function awaitedCall(node: SyntaxNode): boolean {
+  let up = node.parent;
+  while (up?.type === 'parenthesized_expression') up = up.parent;
+  return up?.type === 'await';
+}
 
 export const asyncioRunInLoop: Rule = {
   meta: {
@@ -16,7 +24,7 @@ export const asyncioRunInLoop: Rule = {
       nestAsyncio: '`{callee}()` patches asyncio to re-enter a running loop: the nested run starves and reorders every other task',
     },
     docs: {
-      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` called in async code, where an event loop is by definition already running, and `nest_asyncio.apply()` anywhere.',
+      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` called in async code, where an event loop is by definition already running, and `nest_asyncio.apply()` anywhere. An awaited `x.run_until_complete()` is a coroutine method of the project (of a stream, say), not of the loop, whose method returns a result rather than an awaitable, and is not flagged.',
       why: 'A thread runs one event loop at a time. `asyncio.run` and `run_until_complete` from inside a coroutine raise `RuntimeError` at run time, often only on the code path that was not tested (the "works in my REPL" failure under Jupyter or a FastAPI startup hook). `nest_asyncio` hides the error by making the loop re-entrant: the inner call then runs to completion while every task of the outer loop waits, and cancellation and timeouts stop behaving as documented.',
       example: [
         'import asyncio',
@@ -60,7 +68,7 @@ export const asyncioRunInLoop: Rule = {
         if (!ctx.inAsyncCode()) return;
         if (resolved === 'asyncio.run') {
           ctx.report({ node, messageId: 'run', data: { callee: calleeText(node) } });
-        } else if (methodCall(node)?.method === 'run_until_complete') {
+        } else if (methodCall(node)?.method === 'run_until_complete' && !awaitedCall(node)) {
           ctx.report({ node, messageId: 'runUntilComplete', data: { callee: calleeText(node) } });
         }
       },

@@ -68,7 +68,9 @@ const WHAT: Record<Heavy, string> = {
 /** Image methods that return another image. */
 const IMAGE_TO_IMAGE = new Set(['resize', 'convert', 'rotate', 'transpose', 'transform', 'filter', 'reduce', 'quantize', 'copy', 'crop']);
 
-function heavyOf(ctx: RuleContext, expression: SyntaxNode): Heavy | null {
+function heavyOf(ctx: RuleContext, expression: SyntaxNode, depth = 0): Heavy | null {
+  // `img = img.convert()` refers back to itself: stop following after a while.
+  if (depth > 16) return null;
   const classify = (value: SyntaxNode): Heavy | null => {
     if (value.type !== 'call') return null;
     const resolved = ctx.resolveCallee(value);
@@ -81,7 +83,7 @@ function heavyOf(ctx: RuleContext, expression: SyntaxNode): Heavy | null {
     }
     const method = methodCall(value);
     if (method?.method === 'open' && typeOf(ctx, method.receiver) === PATH) return 'file';
-    if (method && IMAGE_TO_IMAGE.has(method.method) && heavyOf(ctx, method.receiver) === 'image') return 'image';
+    if (method && IMAGE_TO_IMAGE.has(method.method) && heavyOf(ctx, method.receiver, depth + 1) === 'image') return 'image';
     return null;
   };
   const annotated = (resolved: string): Heavy | null =>

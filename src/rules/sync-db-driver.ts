@@ -154,7 +154,9 @@ function constructed(ctx: RuleContext, call: SyntaxNode): { type: Db; eager: boo
   return { type: lazy, eager: false };
 }
 
-function dbOf(ctx: RuleContext, expression: SyntaxNode): Db | null {
+function dbOf(ctx: RuleContext, expression: SyntaxNode, depth = 0): Db | null {
+  // `conn = conn.connect()` and the like refer back to themselves: stop following after a while.
+  if (depth > 16) return null;
   const classify = (value: SyntaxNode): Db | null => {
     if (value.type === 'call') {
       const made = constructed(ctx, value);
@@ -163,16 +165,16 @@ function dbOf(ctx: RuleContext, expression: SyntaxNode): Db | null {
       if (!callee) return null;
       const method = methodCall(value);
       if (method) {
-        const receiver = dbOf(ctx, method.receiver);
+        const receiver = dbOf(ctx, method.receiver, depth + 1);
         if (receiver === 'sa-engine' && (method.method === 'connect' || method.method === 'begin')) return 'sa-connection';
         if (receiver === 'mongo' && method.method === 'get_database') return 'mongo-db';
         if (receiver === 'mongo-db' && method.method === 'get_collection') return 'mongo-collection';
       }
-      return dbOf(ctx, callee) === 'sa-sessionmaker' ? 'sa-session' : null;
+      return dbOf(ctx, callee, depth + 1) === 'sa-sessionmaker' ? 'sa-session' : null;
     }
     if (value.type === 'attribute' || value.type === 'subscript') {
       const object = value.childForFieldName(value.type === 'attribute' ? 'object' : 'value');
-      const parent = object ? dbOf(ctx, object) : null;
+      const parent = object ? dbOf(ctx, object, depth + 1) : null;
       if (parent === 'mongo') return 'mongo-db';
       if (parent === 'mongo-db') return 'mongo-collection';
     }
@@ -235,23 +237,20 @@ function usedHere(ctx: RuleContext, call: SyntaxNode): boolean {
   return false;
 }
 
-/** Calls that open a database by a URL or path given as their first argument. */
-const OPENERS_BY_URL = new Set(['sqlalchemy.create_engine', 'sqlalchemy.engine.create_engine', 'sqlite3.connect', 'sqlite3.dbapi2.connect']);
+/** Names of calls that open a database or a client of one (`create_engine`, `sqlite3.connect`, `MongoClient`...). */
+const OPENING = /(^|\.)(create_engine|connect|Connect|MongoClient|Redis|StrictRedis|from_url)$/;
 
 /**
  * Every database the file opens is an in-memory SQLite one (`create_engine("sqlite:///:memory:")`,
  * `sqlite3.connect(":memory:")`; matridge's reaction cache): there is no disk or server to wait for,
- * each query is work on memory, like a dict lookup.
+ * each query is work on memory, like a dict lookup. Read from the text of the calls (any other
+ * `connect(...)` of the file, a socket's included, counts as a real one: unsure means flag).
  */
 function inMemoryDatabasesOnly(ctx: RuleContext): boolean {
   let opened = 0;
   for (const call of ctx.file.tree.rootNode.descendantsOfType('call')) {
-    const resolved = ctx.resolveCallee(call);
-    if (resolved === null) continue;
-    const type = CONNECTORS.get(resolved) ?? LAZY.get(resolved);
-    if (type === undefined || type === 'sa-session' || type === 'sa-sessionmaker') continue;
-    // Another driver (psycopg2, pymongo, redis...), or a database by a URL or path: a real one.
-    if (!OPENERS_BY_URL.has(resolved)) return false;
+    const callee = call.childForFieldName('function')?.text.replace(/\s+/g, '') ?? '';
+    if (!OPENING.test(callee)) continue;
     const first = positionalArguments(call)[0];
     if (!first || first.type !== 'string' || !first.text.includes(':memory:')) return false;
     opened++;

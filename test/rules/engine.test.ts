@@ -300,6 +300,13 @@ describe('odd and broken input', () => {
     expect(runs).toBeGreaterThanOrEqual(160);
   }, 120_000);
 
+  it('follows names bound to a call on themselves (`conn = conn.connect()`) without looping', () => {
+    // Found by the fuzzing above: AG107 and AG109 followed such a binding back to itself forever.
+    const source = ['import sqlite3', 'from PIL import Image', '', 'async def f():', '    conn = conn.connect()', '    conn.execute("select 1")', '    img = img.convert("L")', '    img.resize((10, 10))', ''].join('\n');
+    expect(() => run(source)).not.toThrow();
+    expect(at(run(source))).toEqual([]);
+  });
+
   it('walks a 5,000-level nested expression without overflowing', () => {
     const depth = 5000;
     const source = `import time\n\nasync def f():\n    x = ${'('.repeat(depth)}time.sleep(1)${')'.repeat(depth)}\n    y = ${'['.repeat(depth)}1${']'.repeat(depth)}\n`;
