@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
+import { calleeIn, calleeText, keywordArgument, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
 
 /** Functions that open a file with blocking reads and writes. */
 const OPENERS = new Set([
@@ -38,6 +38,15 @@ function fdopenOfOsOpen(ctx: RuleContext, call: SyntaxNode): boolean {
 /** `pathlib.Path` methods that do the file I/O themselves. */
 const PATH_IO = new Set(['open', 'read_text', 'read_bytes', 'write_text', 'write_bytes']);
 
+/**
+ * `open(fd, 'rb', closefd=False)`: a file object around a descriptor someone else opened (a pty, a
+ * pipe, a socket), handed to `connect_read_pipe` and the like; nothing is opened on disk.
+ */
+function wrapsDescriptor(call: SyntaxNode): boolean {
+  const closefd = keywordArgument(call, 'closefd');
+  return closefd !== null && closefd.type === 'false';
+}
+
 export const blockingFileIo: Rule = {
   meta: {
     id: 'AG103',
@@ -52,7 +61,7 @@ export const blockingFileIo: Rule = {
       pathMethod: '`Path.{method}()` reads or writes the whole file synchronously, blocking the event loop',
     },
     docs: {
-      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone. `os.fdopen(fd)` is flagged only when the descriptor visibly comes from `os.open(...)` (`os.fdopen(os.open(path, flags, 0o600), \'w\')`, or a local name bound only to `os.open(...)`): on a descriptor that is already open (a pipe, a socket, a tty, a caller\'s descriptor) it does no disk I/O, and pipes and sockets are then best handed to `loop.connect_read_pipe`/`connect_write_pipe`.',
+      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone. `os.fdopen(fd)` is flagged only when the descriptor visibly comes from `os.open(...)` (`os.fdopen(os.open(path, flags, 0o600), \'w\')`, or a local name bound only to `os.open(...)`): on a descriptor that is already open (a pipe, a socket, a tty, a caller\'s descriptor) it does no disk I/O, and pipes and sockets are then best handed to `loop.connect_read_pipe`/`connect_write_pipe`. A file object wrapped around a descriptor opened elsewhere (`open(fd, "rb", closefd=False)`, for `connect_read_pipe`) opens nothing on disk and is not flagged.',
       why: "Disk reads and writes are system calls that block the thread; on a network filesystem, a container's overlay filesystem or a busy disk they take milliseconds to seconds. While they run the event loop does nothing else: every other request waits behind one file read.",
       example: [
         'async def register(registry, token_file):',
@@ -81,6 +90,7 @@ export const blockingFileIo: Rule = {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         if (calleeIn(ctx, node, OPENERS)) {
+          if (wrapsDescriptor(node)) return;
           ctx.report({ node, messageId: 'open', data: { callee: calleeText(node) } });
           return;
         }
