@@ -411,6 +411,12 @@ function returnsCompletedResult(body: SyntaxNode | null): boolean {
   return last?.type === 'raise_statement' && !only.namedChildren.some((c) => c.type === 'elif_clause');
 }
 
+/** The last part of a name: `wait` for `asyncio.wait` and `wait`; undefined for anything else. */
+function lastName(node: SyntaxNode | null | undefined): string | undefined {
+  if (node?.type === 'attribute') return node.childForFieldName('attribute')?.text;
+  return node?.type === 'identifier' ? node.text : undefined;
+}
+
 const SPAWNERS = new Set(['create_task', 'ensure_future']);
 const COLLECTION_COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression']);
 const WAITERS = new Set(['shield', 'wait_for', 'gather', 'wait', 'as_completed']);
@@ -460,7 +466,7 @@ function waitedTexts(root: SyntaxNode, unread: (node: SyntaxNode, text?: string)
   }
   for (const call of root.descendantsOfType('call')) {
     const callee = call.childForFieldName('function');
-    const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+    const last = lastName(callee);
     if (!last || !WAITERS.has(last)) continue;
     const add = (node: SyntaxNode) => {
       // `task.cancel()` then `await asyncio.wait([task])` (labgrid's onLeave): as for an await.
@@ -524,7 +530,7 @@ function spawnAround(node: SyntaxNode): SyntaxNode | null {
   const args = node.parent;
   const spawn = args?.type === 'argument_list' ? args.parent : null;
   const spawner = spawn?.childForFieldName('function');
-  const spawnName = spawner?.type === 'attribute' ? spawner.childForFieldName('attribute')?.text : spawner?.text;
+  const spawnName = lastName(spawner);
   if (!spawn || !spawnName || !SPAWNERS.has(spawnName) || args?.namedChildren[0]?.id !== node.id) return null;
   return spawn;
 }
@@ -700,7 +706,7 @@ function escapes(holder: SyntaxNode): SyntaxNode[] | null {
         continue;
       }
       // `asyncio.wait(tasks)`, `gather(*tasks)`: a wait, which `waitedTexts` reads as one.
-      const waiter = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+      const waiter = lastName(callee);
       if (waiter && WAITERS.has(waiter)) continue;
       return null;
     }
@@ -716,7 +722,7 @@ function escapes(holder: SyntaxNode): SyntaxNode[] | null {
 function handedToWaiter(literal: SyntaxNode): boolean {
   const args = literal.parent?.type === 'list_splat' ? literal.parent.parent : literal.parent;
   const callee = args?.type === 'argument_list' ? args.parent?.childForFieldName('function') : null;
-  const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+  const last = lastName(callee);
   return last !== undefined && WAITERS.has(last);
 }
 
@@ -862,10 +868,10 @@ function connectionHandler(ctx: RuleContext, fn: SyntaxNode): boolean {
   if (!name) return false;
   return ctx.file.tree.rootNode.descendantsOfType('call').some((call) => {
     const callee = call.childForFieldName('function');
-    const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+    const last = lastName(callee);
     if (last !== 'start_server' && last !== 'start_unix_server') return false;
     const first = call.childForFieldName('arguments')?.namedChildren[0];
-    const handler = first?.type === 'attribute' ? first.childForFieldName('attribute')?.text : first?.text;
+    const handler = lastName(first);
     return handler === name;
   });
 }
