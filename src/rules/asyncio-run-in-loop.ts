@@ -1,13 +1,5 @@
-import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { calleeText, methodCall } from './util.js';
-
-/** `await stream.run_until_complete()`: a coroutine method of the project's own, not the loop's. */
-function awaitedCall(node: SyntaxNode): boolean {
-  let up = node.parent;
-  while (up?.type === 'parenthesized_expression') up = up.parent;
-  return up?.type === 'await';
-}
+import { calleeText, methodCall, parenthesized } from './util.js';
 
 export const asyncioRunInLoop: Rule = {
   meta: {
@@ -66,9 +58,10 @@ export const asyncioRunInLoop: Rule = {
           return;
         }
         if (!ctx.inAsyncCode()) return;
+        // `loop.run_until_complete(...)`; an awaited `stream.run_until_complete()` is a coroutine method of the project's own.
         if (resolved === 'asyncio.run') {
           ctx.report({ node, messageId: 'run', data: { callee: calleeText(node) } });
-        } else if (methodCall(node)?.method === 'run_until_complete' && !awaitedCall(node)) {
+        } else if (methodCall(node)?.method === 'run_until_complete' && parenthesized(node).parent?.type !== 'await') {
           ctx.report({ node, messageId: 'runUntilComplete', data: { callee: calleeText(node) } });
         }
       },

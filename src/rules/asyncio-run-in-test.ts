@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext, ScopeState } from './types.js';
-import { calleeText, dottedName, methodCall } from './util.js';
+import { calleeText, dottedName, methodCall, methodsOf } from './util.js';
 
 /** The default test paths of `.github/asyncguard.yml` (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`). */
 const TEST_PATH = /(^|\/)(tests?\/|test_[^/]*\.pyi?$|[^/]*_test\.pyi?$|conftest\.pyi?$)/;
@@ -82,10 +82,8 @@ function underVersionGuard(node: SyntaxNode, fn: SyntaxNode): boolean {
 function bridgesAsyncHooks(fn: SyntaxNode, owner: SyntaxNode): boolean {
   const name = fn.childForFieldName('name')?.text ?? '';
   if (name !== 'setUp' && name !== 'tearDown') return false;
-  const body = owner.childForFieldName('body');
-  return (body?.namedChildren ?? []).some((member) => {
-    const definition = member.type === 'decorated_definition' ? member.childForFieldName('definition') : member;
-    const memberName = definition?.type === 'function_definition' ? definition.childForFieldName('name')?.text : null;
+  return methodsOf(owner).some((member) => {
+    const memberName = member.childForFieldName('name')?.text;
     return memberName === 'asyncSetUp' || memberName === 'asyncTearDown';
   });
 }

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { calleeText, keywordArgument, methodCall, NESTED_SCOPES, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
+import { calleeText, keywordArgument, methodCall, methodsOf, NESTED_SCOPES, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
 
 /**
  * `os` / `os.path` functions that ask the filesystem (a `stat`, a directory read, a metadata write).
@@ -202,10 +202,7 @@ export const blockingFsMetadata: Rule = {
       let classPaths = cache.get(owner.node.id);
       if (!classPaths) {
         classPaths = new Set<string>();
-        for (const member of owner.node.childForFieldName('body')?.namedChildren ?? []) {
-          const definition = member.type === 'decorated_definition' ? member.childForFieldName('definition') : member;
-          if (definition?.type === 'function_definition') for (const p of socketPaths(definition)) classPaths.add(p);
-        }
+        for (const definition of methodsOf(owner.node)) for (const p of socketPaths(definition)) classPaths.add(p);
         cache.set(owner.node.id, classPaths);
       }
       return classPaths.has(key);

@@ -204,15 +204,14 @@ const THREAD_STARTERS = /\b(Thread|Timer|ThreadPoolExecutor|run_in_executor|to_t
  * RLock lets the thread holding it take it again, so no task ever waits for it (pypoint's client lock).
  */
 function reentrantOnLoopThread(ctx: RuleContext, value: SyntaxNode): boolean {
-  const lock = value.text.replace(/\s+/g, '');
-  const root = lock.startsWith('self.') ? enclosing(value, 'class_definition') : ctx.file.tree.rootNode;
-  if (!root) return false;
-  const assigned = root
-    .descendantsOfType('assignment')
-    .filter((a) => a.childForFieldName('left')?.text.replace(/\s+/g, '') === lock)
-    .map((a) => a.childForFieldName('right'));
-  const rlocks = assigned.length > 0 && assigned.every((right) => right?.type === 'call' && ctx.resolveCallee(right) === 'threading.RLock');
-  return rlocks && !THREAD_STARTERS.test(root.text);
+  const rlock = inferWith(
+    ctx,
+    value,
+    (made) => (made.type === 'call' && ctx.resolveCallee(made) === 'threading.RLock' ? 'rlock' : null),
+    (annotated) => (annotated === 'threading.RLock' ? 'rlock' : null),
+  );
+  const root = value.text.startsWith('self.') ? enclosing(value, 'class_definition') : ctx.file.tree.rootNode;
+  return rlock !== null && root !== null && !THREAD_STARTERS.test(root.text);
 }
 
 export const blockingThreadPrimitive: Rule = {

@@ -9,6 +9,7 @@ import {
   enclosing,
   EVENT_LOOP,
   methodCall,
+  methodsOf,
   spawnsTask,
   typeOf,
   unparenthesize,
@@ -209,9 +210,8 @@ function readsThreadSetAttribute(loop: SyntaxNode, condition: SyntaxNode): boole
   );
   if (targets.size === 0) return false;
   const assignedThere = new Set<string>();
-  for (const body of cls.childForFieldName('body')?.namedChildren ?? []) {
-    const fn = body.type === 'decorated_definition' ? body.childForFieldName('definition') : body;
-    if (fn?.type !== 'function_definition' || !targets.has(fn.childForFieldName('name')?.text ?? '')) continue;
+  for (const fn of methodsOf(cls)) {
+    if (!targets.has(fn.childForFieldName('name')?.text ?? '')) continue;
     for (const assignment of fn.descendantsOfType('assignment')) {
       const left = assignment.childForFieldName('left');
       if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self') assignedThere.add(left.text);

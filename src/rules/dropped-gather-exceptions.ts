@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, identifiersNamed, methodCall, NESTED_SCOPES, unparenthesize } from './util.js';
+import { dottedName, identifiersNamed, methodCall, NESTED_SCOPES, parenthesized, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression', 'dictionary_comprehension']);
 const EXCEPTION_CLASSES = new Set(['builtins.Exception', 'builtins.BaseException']);
@@ -79,10 +79,10 @@ export const droppedGatherExceptions: Rule = {
         if (!ctx.inAsyncCode() || ctx.resolveCallee(node) !== 'asyncio.gather' || !returnsExceptions(node)) return;
         // Only an awaited gather: a bare `gather(...)` statement is a missing await (AG201).
         let value: SyntaxNode = node;
-        while (value.parent?.type === 'parenthesized_expression') value = value.parent;
+        value = parenthesized(value);
         if (value.parent?.type !== 'await') return;
         value = value.parent;
-        while (value.parent?.type === 'parenthesized_expression') value = value.parent;
+        value = parenthesized(value);
         const parent = value.parent;
         if (!parent) return;
         // Tasks that already ran before the gather have an owner, which handles their failures
@@ -125,42 +125,66 @@ function isWorkCall(node: SyntaxNode | null | undefined): boolean {
 
 /**
  * Every awaitable the gather waits on is work this function starts: a call written in the gather
- * (`gather(a(), b())`, `gather(*(f(x) for x in xs))`, `gather(*[...])`), or a local of this function
- * only ever bound to such calls (a comprehension or literal of calls, a list that only gets calls
- * appended, a task made here). Tasks held by a parameter, an attribute or a helper's result were
- * started elsewhere, by an owner that deals with their failures.
+ * (`gather(a(), b())`, `gather(*(f(x) for x in xs))`, `gather(*[...])`), or held by a local of this
+ * function only ever bound to such calls (a comprehension or literal of calls, a list that only gets
+ * calls appended, a task made here). Tasks held by a parameter, an attribute or a helper's result
+ * were started elsewhere, by an owner that deals with their failures.
  */
 function startsItsWork(ctx: RuleContext, gather: SyntaxNode): boolean {
+  return everyGathered(ctx, gather, isWorkCall);
+}
+
+/**
+ * Whether every awaitable the gather waits on passes `test`: each argument, the items of a splatted
+ * comprehension or literal, or of a local of the function only ever bound to such collections and
+ * grown only by `append`/`add` (or `extend` with a comprehension or literal) of items that pass. A
+ * single argument may also be a local only ever bound to an awaitable that passes.
+ */
+function everyGathered(ctx: RuleContext, gather: SyntaxNode, test: (awaitable: SyntaxNode) => boolean): boolean {
   const args = (gather.childForFieldName('arguments')?.namedChildren ?? []).filter((arg) => arg.type !== 'keyword_argument' && arg.type !== 'comment');
   if (args.length === 0) return false;
   const scope = ctx.scope();
-  const calls = (collection: SyntaxNode): boolean => {
+  const itemsOf = (collection: SyntaxNode): SyntaxNode[] | null => {
     const value = unparenthesize(collection);
-    if (COMPREHENSIONS.has(value.type)) return isWorkCall(value.childForFieldName('body'));
-    if (value.type === 'list' || value.type === 'tuple' || value.type === 'set') return value.namedChildren.every((item) => isWorkCall(item));
-    return false;
+    if (COMPREHENSIONS.has(value.type)) {
+      const body = value.childForFieldName('body');
+      return body ? [body] : null;
+    }
+    return value.type === 'list' || value.type === 'tuple' || value.type === 'set' ? value.namedChildren : null;
   };
-  const localOfWork = (name: SyntaxNode, collection: boolean): boolean => {
-    if (name.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return false;
+  // What a local of this function is ever assigned; null for anything else (a parameter, a global).
+  const valuesOf = (name: SyntaxNode): SyntaxNode[] | null => {
+    if (name.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return null;
     const found = ctx.lookup(name.text);
-    if (!found || found.scope.node.id !== scope.node.id || found.bindings.length === 0) return false;
-    const bound = found.bindings.every((binding) => {
-      const value = binding.kind === 'assign' && binding.value ? unparenthesize(binding.value) : null;
-      return value !== null && (collection ? calls(value) : isWorkCall(value));
-    });
-    if (!bound || !collection) return bound;
-    // `tasks.append(x)` / `tasks.add(x)`: only calls go in.
-    return identifiersNamed(scope.node, name.text).every((use) => {
-      const method = use.parent?.type === 'attribute' && use.parent.childForFieldName('object')?.id === use.id ? use.parent.childForFieldName('attribute')?.text : null;
-      if (method !== 'append' && method !== 'add' && method !== 'extend') return true;
-      const added = use.parent!.parent?.childForFieldName('arguments')?.namedChildren[0];
-      return method === 'extend' ? added !== undefined && calls(added) : isWorkCall(added);
-    });
+    if (!found || found.scope.node.id !== scope.node.id || found.bindings.length === 0) return null;
+    const values = found.bindings.map((binding) => (binding.kind === 'assign' && binding.value ? unparenthesize(binding.value) : null));
+    return values.every((value) => value !== null) ? (values as SyntaxNode[]) : null;
   };
   return args.every((arg) => {
-    if (arg.type !== 'list_splat') return isWorkCall(arg) || localOfWork(unparenthesize(arg), false);
+    if (arg.type !== 'list_splat') return test(arg) || (valuesOf(unparenthesize(arg))?.every(test) ?? false);
     const inner = arg.namedChild(0) ? unparenthesize(arg.namedChild(0)!) : null;
-    return inner !== null && (calls(inner) || localOfWork(inner, true));
+    if (!inner) return false;
+    const written = itemsOf(inner);
+    if (written) return written.every(test);
+    const values = valuesOf(inner);
+    if (!values) return false;
+    const gathered: SyntaxNode[] = [];
+    for (const value of values) {
+      const items = itemsOf(value);
+      if (!items) return false;
+      gathered.push(...items);
+    }
+    const growers = callsIn(scope.node, (call) => {
+      const method = methodCall(call);
+      return method !== null && ['append', 'add', 'extend'].includes(method.method) && method.receiver.type === 'identifier' && method.receiver.text === inner.text;
+    });
+    for (const call of growers) {
+      const added = call.childForFieldName('arguments')?.namedChildren[0];
+      const items = !added ? null : methodCall(call)!.method === 'extend' ? itemsOf(added) : [added];
+      if (!items) return false;
+      gathered.push(...items);
+    }
+    return gathered.length > 0 && gathered.every(test);
   });
 }
 
@@ -171,7 +195,7 @@ function startsItsWork(ctx: RuleContext, gather: SyntaxNode): boolean {
 function classify(ctx: RuleContext, expression: SyntaxNode, depth = 0): Use {
   if (depth > 6) return 'handled';
   let node = expression;
-  while (node.parent?.type === 'parenthesized_expression') node = node.parent;
+  node = parenthesized(node);
   const parent = node.parent;
   if (!parent) return 'handled';
   switch (parent.type) {
@@ -251,7 +275,7 @@ function itemUses(ctx: RuleContext, node: SyntaxNode, name: string): Use {
   const uses: Use[] = [];
   for (const use of identifiersNamed(node, name)) {
     let expression = use;
-    while (expression.parent?.type === 'parenthesized_expression') expression = expression.parent;
+    expression = parenthesized(expression);
     const args = expression.parent;
     const call = args?.type === 'argument_list' ? args.parent : null;
     if (call && isIsinstanceOf(ctx, call, name)) return 'handled';
@@ -375,19 +399,22 @@ function reraisesAfter(statement: SyntaxNode): boolean {
 }
 
 /** Methods that release a resource the code holds: closing it, leaving its context. */
-const TEARDOWN_METHODS = new Set(['close', 'aclose', 'wait_closed', 'disconnect', 'dispose', 'unsubscribe', '__aexit__']);
+const TEARDOWN = new Set(['close', 'aclose', 'wait_closed', 'disconnect', 'dispose', 'unsubscribe', '__aexit__']);
+
 /** `close`, and the same under a private or Home Assistant-style name (`_close`, `async_unsubscribe`). */
-const TEARDOWN = { has: (name: string) => TEARDOWN_METHODS.has(name) || TEARDOWN_METHODS.has(name.replace(/^_+(?!_)/, '').replace(/^async_/, '')) };
+function isTeardownName(name: string | undefined): boolean {
+  return name !== undefined && (TEARDOWN.has(name) || TEARDOWN.has(name.replace(/^_+(?!_)/, '').replace(/^async_/, '')));
+}
 /** Task wrappers (`asyncio.create_task`, `loop.create_task`, a project's own `create_task(fn)`). */
 const SPAWN_NAMES = new Set(['create_task', 'ensure_future']);
 
 /** `conn.close()`, `create_task(conn.close())`, `create_task(item.close)` (a wrapper that calls it). */
 function isTeardown(node: SyntaxNode, wrapped = false): boolean {
   const inner = unparenthesize(node);
-  if (wrapped && inner.type === 'attribute') return TEARDOWN.has(inner.childForFieldName('attribute')?.text ?? '');
+  if (wrapped && inner.type === 'attribute') return isTeardownName(inner.childForFieldName('attribute')?.text);
   if (inner.type !== 'call') return false;
   const method = methodCall(inner);
-  if (method && TEARDOWN.has(method.method)) return true;
+  if (method && isTeardownName(method.method)) return true;
   const callee = dottedName(inner.childForFieldName('function'));
   const last = callee?.slice(callee.lastIndexOf('.') + 1) ?? '';
   const first = inner.childForFieldName('arguments')?.namedChildren[0];
@@ -400,41 +427,7 @@ function isTeardown(node: SyntaxNode, wrapped = false): boolean {
  * best-effort teardown, where one failing close must not stop the others and has nothing to report.
  */
 function gathersTeardown(ctx: RuleContext, gather: SyntaxNode): boolean {
-  const args = (gather.childForFieldName('arguments')?.namedChildren ?? []).filter((arg) => arg.type !== 'keyword_argument' && arg.type !== 'comment');
-  if (args.length === 0) return false;
-  const scope = ctx.scope();
-  return args.every((arg) => {
-    if (arg.type !== 'list_splat') return isTeardown(arg);
-    const inner = arg.namedChild(0) ? unparenthesize(arg.namedChild(0)!) : null;
-    if (!inner) return false;
-    if (COMPREHENSIONS.has(inner.type)) {
-      const body = inner.childForFieldName('body');
-      return body !== null && isTeardown(body);
-    }
-    if (inner.type !== 'identifier' || (scope.kind !== 'def' && scope.kind !== 'async-def')) return false;
-    const found = ctx.lookup(inner.text);
-    if (!found || found.scope.node.id !== scope.node.id || found.bindings.length === 0) return false;
-    let sources = 0;
-    for (const binding of found.bindings) {
-      const value = binding.kind === 'assign' && binding.value ? unparenthesize(binding.value) : null;
-      if (!value) return false;
-      if (COMPREHENSIONS.has(value.type)) {
-        const body = value.childForFieldName('body');
-        if (!body || !isTeardown(body)) return false;
-        sources++;
-      } else if (value.type !== 'list' || value.namedChildCount !== 0) return false;
-    }
-    const appends = callsIn(scope.node, (call) => {
-      const method = methodCall(call);
-      return method !== null && ['append', 'add'].includes(method.method) && method.receiver.type === 'identifier' && method.receiver.text === inner.text;
-    });
-    for (const call of appends) {
-      const item = call.childForFieldName('arguments')?.namedChildren[0];
-      if (!item || !isTeardown(item)) return false;
-      sources++;
-    }
-    return sources > 0;
-  });
+  return everyGathered(ctx, gather, (awaitable) => isTeardown(awaitable));
 }
 
 /** What a task or future answers about its own failure (`cancelled()` alone does not read it). */

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { keywordArgument, occurrencesIn, positionalArguments, runAsRoot, unparenthesize } from './util.js';
+import { keywordArgument, methodCall, occurrencesIn, parenthesized, positionalArguments, runAsRoot, unparenthesize } from './util.js';
 
 const WAIT = new Set(['asyncio.wait', 'asyncio.tasks.wait']);
 
@@ -104,15 +104,6 @@ function handsOn(ctx: RuleContext, identifier: SyntaxNode, depth = 0): boolean {
   return true;
 }
 
-/** A local of `fn` only ever assigned a plain future (`loop.create_future()`, `asyncio.Future()`). */
-function onlyAFuture(fn: SyntaxNode, name: string): boolean {
-  const assigned = fn
-    .descendantsOfType('assignment')
-    .filter((a) => a.childForFieldName('left')?.type === 'identifier' && a.childForFieldName('left')!.text === name)
-    .map((a) => a.childForFieldName('right'));
-  return assigned.length > 0 && assigned.every((right) => right?.type === 'call' && /(^|\.)(create_future|Future)$/.test(right.childForFieldName('function')?.text ?? ''));
-}
-
 /**
  * The wait is the last thing `asyncio.run` does: `fn` is only ever run as `asyncio.run(fn())` (or by
  * `run_until_complete`) in this file, and nothing after the wait awaits (dask's `main.run`, which logs and returns).
@@ -178,7 +169,7 @@ export const firstCompletedWithoutCancel: Rule = {
         const when = earlyReturn(ctx, node);
         if (!when) return;
         let awaited: SyntaxNode = node;
-        while (awaited.parent?.type === 'parenthesized_expression') awaited = awaited.parent;
+        awaited = parenthesized(awaited);
         if (awaited.parent?.type !== 'await') return;
         const statementPart = awaited.parent.parent;
         const fn = ctx.scope().node;
@@ -211,7 +202,11 @@ export const firstCompletedWithoutCancel: Rule = {
           // `wait([task])`: one awaitable, done when `wait` returns; nothing is left pending.
           if (input.namedChildren.length === 1 && input.namedChild(0)!.type !== 'list_splat') return;
           // Plain futures (`loop.create_future()`), not tasks: nothing runs that could be cancelled.
-          if (input.namedChildren.every((item) => item.type === 'identifier' && onlyAFuture(fn, item.text))) return;
+          const plainFuture = (item: SyntaxNode) => {
+            const found = item.type === 'identifier' && local(item) ? ctx.lookup(item.text) : null;
+            return found !== null && found.bindings.every((b) => b.kind === 'assign' && b.value?.type === 'call' && (methodCall(b.value)?.method === 'create_future' || ctx.resolveCallee(b.value) === 'asyncio.Future'));
+          };
+          if (input.namedChildren.every(plainFuture)) return;
           for (const element of input.namedChildren) {
             const item = element.type === 'list_splat' ? element.namedChild(0) : element;
             if (item?.type === 'call') continue;

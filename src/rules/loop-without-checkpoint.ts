@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, methodCall, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
+import { dottedName, methodCall, methodsOf, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
 
 
 /** Calls that never return normally: they raise (SystemExit) or end the process. */
@@ -178,11 +178,8 @@ function stateChangingGuard(condition: SyntaxNode | null, loop: SyntaxNode): boo
   if (!outer || self?.type !== 'identifier' || self.text !== method.receiver.text) return false;
   const owner = outer.parent?.type === 'decorated_definition' ? outer.parent.parent : outer.parent;
   if (owner?.type !== 'block' || owner.parent?.type !== 'class_definition') return false;
-  let target: SyntaxNode | null = null;
-  for (const member of owner.namedChildren) {
-    const definition = member.type === 'decorated_definition' ? member.childForFieldName('definition') : member;
-    if (definition?.type === 'function_definition' && definition.childForFieldName('name')?.text === method.method) target = definition;
-  }
+  // The last definition of that name in the class wins, as in Python.
+  const target = methodsOf(owner.parent).filter((definition) => definition.childForFieldName('name')?.text === method.method).pop() ?? null;
   const body = target?.childForFieldName('body');
   const receiver = target?.childForFieldName('parameters')?.namedChildren[0];
   if (!target || !body || receiver?.type !== 'identifier' || target.child(0)?.type === 'async') return false;

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, NESTED_SCOPES, walkBelow, withStatementOf } from './util.js';
+import { calleeIn, calleeText, NESTED_SCOPES, parenthesized, walkBelow, withStatementOf } from './util.js';
 
 /** Async HTTP clients that own a connection pool. */
 export const ASYNC_CLIENT_CLASSES = new Set(['aiohttp.ClientSession', 'aiohttp.client.ClientSession', 'httpx.AsyncClient']);
@@ -41,7 +41,7 @@ function innermostLoop(node: SyntaxNode, stop: SyntaxNode): number | null {
 /** How the constructed client is used, when that makes it a client for one iteration only. */
 function throwawayUse(call: SyntaxNode): { kind: 'with' | 'argument' | 'local'; assignment?: SyntaxNode } | null {
   let node = call;
-  while (node.parent?.type === 'parenthesized_expression') node = node.parent;
+  node = parenthesized(node);
   const parent = node.parent;
   if (!parent) return null;
   // `async with aiohttp.ClientSession() as s:` (a plain `with` is AG504's).

@@ -1,7 +1,7 @@
 import { foreignEventLoop } from '../python/imports.js';
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, enclosing, NESTED_SCOPES, runAsRoot, statementCall, suspends, unparenthesize } from './util.js';
+import { dottedName, enclosing, methodsOf, NESTED_SCOPES, runAsRoot, statementCall, suspends, unparenthesize } from './util.js';
 
 /** Exception types whose handler also catches the task's cancellation. */
 const CATCHES_CANCELLATION = new Set(['asyncio.CancelledError', 'builtins.BaseException']);
@@ -236,7 +236,7 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
     const condition = up.type === 'if_statement' || up.type === 'elif_clause' ? up.childForFieldName('condition') : null;
     if (condition) before.push(condition);
   }
-  const cancels = (text: string) => names.some((name) => new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text));
+  const cancels = (text: string) => names.some((name) => cancelCallOf(name).test(text));
   if (cancels(before.map((n) => n.text).join('\n'))) return true;
   // `self.stop()` just before, where `stop` is a method of the enclosing class that cancels the task.
   const helpers = new Set<string>();
@@ -265,7 +265,7 @@ function loopOverCancelledOrDone(tryStatement: SyntaxNode, name: string): boolea
   const variable = loop?.type === 'for_statement' ? loop.childForFieldName('left') : null;
   const over = loop?.childForFieldName('right');
   if (!loop || variable?.type !== 'identifier' || variable.text !== name || !over) return false;
-  const collections = new Set([over, ...over.descendantsOfType('identifier')].filter((n) => n.type === 'identifier').map((n) => n.text));
+  const collections = new Set(namesIn(over));
   const fn = enclosing(loop, 'function_definition');
   if (!fn) return false;
   // The `done` set of `done, pending = await asyncio.wait(...)`.
@@ -283,11 +283,15 @@ function loopOverCancelledOrDone(tryStatement: SyntaxNode, name: string): boolea
     const item = other.childForFieldName('left');
     const source = other.childForFieldName('right');
     if (item?.type !== 'identifier' || !source) return false;
-    const sourceNames = [source, ...source.descendantsOfType('identifier')].filter((n) => n.type === 'identifier').map((n) => n.text);
-    if (!sourceNames.some((n) => collections.has(n))) return false;
+    if (!namesIn(source).some((n) => collections.has(n))) return false;
     const scope = other.type === 'for_statement' ? other.childForFieldName('body') : other.parent;
-    return scope !== null && new RegExp(`(^|[^\\w.])${item.text}\\s*\\.\\s*cancel\\s*\\(`).test(scope.text);
+    return scope !== null && cancelCallOf(item.text).test(scope.text);
   });
+}
+
+/** The names an expression reads (`pending`, `done | pending` -> done, pending). */
+function namesIn(node: SyntaxNode): string[] {
+  return node.type === 'identifier' ? [node.text] : node.descendantsOfType('identifier').map((n) => n.text);
 }
 
 /**
@@ -313,18 +317,10 @@ function ownCancellationOnly(clause: SyntaxNode, body: SyntaxNode | null): boole
 function guardedByDone(tryStatement: SyntaxNode, name: string): boolean {
   for (let up = tryStatement.parent; up && !NESTED_SCOPES.has(up.type); up = up.parent) {
     if (up.type !== 'if_statement') continue;
-    const test = up.childForFieldName('condition')?.text.replace(/\s+/g, '') ?? '';
-    if (test === `${name}.done()`) return up.childForFieldName('consequence')?.startIndex !== undefined && tryStatement.startIndex >= up.childForFieldName('consequence')!.startIndex;
+    const consequence = up.childForFieldName('consequence');
+    if (up.childForFieldName('condition')?.text.replace(/\s+/g, '') === `${name}.done()`) return consequence !== null && tryStatement.startIndex >= consequence.startIndex;
   }
   return false;
-}
-
-/** The methods defined directly in a class body (decorated or not). */
-function methodsOf(cls: SyntaxNode | null): SyntaxNode[] {
-  const body = cls?.childForFieldName('body');
-  return (body?.namedChildren ?? [])
-    .map((c) => (c.type === 'decorated_definition' ? c.childForFieldName('definition') : c))
-    .filter((c): c is SyntaxNode => c?.type === 'function_definition');
 }
 
 /** An earlier `except` of the same `try` catching `asyncio.CancelledError`: this one never sees it. */
@@ -427,6 +423,11 @@ function returnsCompletedResult(body: SyntaxNode | null): boolean {
   const otherwise = only.namedChildren.find((c) => c.type === 'else_clause')?.childForFieldName('body');
   const last = otherwise?.namedChildren.filter((c) => c.type !== 'comment').pop();
   return last?.type === 'raise_statement' && !only.namedChildren.some((c) => c.type === 'elif_clause');
+}
+
+/** `<name>.cancel(` as written in source text (`task.cancel()`, `self._task.cancel(msg)`), not `other_task.cancel(`. */
+function cancelCallOf(name: string): RegExp {
+  return new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`);
 }
 
 /** The last part of a name: `wait` for `asyncio.wait` and `wait`; undefined for anything else. */
@@ -676,7 +677,7 @@ function onlyABackgroundTask(ctx: RuleContext, fn: SyntaxNode, waited: (holder: 
     return !ctx.file.tree.rootNode.descendantsOfType('for_statement').some((loop) => {
       const variable = loop.childForFieldName('left');
       const over = loop.childForFieldName('right');
-      return variable?.type === 'identifier' && over !== null && of(norm(over)) && waited(holder).cancelling.has(variable.text) && waited(holder).any.has(variable.text);
+      return variable?.type === 'identifier' && over !== null && of(norm(over)) && cancelling.has(variable.text) && any.has(variable.text);
     });
   };
   return (
@@ -758,7 +759,7 @@ function ownTaskNeverCancelled(ctx: RuleContext, fn: SyntaxNode, waited: Waited)
       if (k === 'dropped') return true;
       if (k === null || k.container) return false;
       const name = norm(k.holder);
-      return !waited.cancelling.has(name) && !new RegExp(`(^|[^\\w.])${name.replace(/\./g, '\\.')}\\s*\\.\\s*cancel\\s*\\(`).test(text);
+      return !waited.cancelling.has(name) && !cancelCallOf(name).test(text);
     })
   );
 }
@@ -772,9 +773,8 @@ function awaitsATaskTheClassCancels(clause: SyntaxNode): boolean {
   const statements = clause.parent?.childForFieldName('body')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
   const awaited = statements.length === 1 && statements[0]!.type === 'expression_statement' && statements[0]!.namedChild(0)?.type === 'await' ? statements[0]!.namedChild(0)!.namedChild(0) : null;
   if (awaited?.type !== 'attribute' || awaited.childForFieldName('object')?.text !== 'self') return false;
-  const name = awaited.text.replace(/\s+/g, '').replace(/\./g, '\\.');
   const cls = enclosing(clause, 'class_definition');
-  return cls !== null && new RegExp(`(^|[^\\w.])${name}\\s*\\.\\s*cancel\\s*\\(`).test(cls.text);
+  return cls !== null && cancelCallOf(awaited.text.replace(/\s+/g, '')).test(cls.text);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeText, inferWith, keywordArgument, methodCall, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
+import { calleeText, inferWith, keywordArgument, methodCall, NESTED_SCOPES, parenthesized, positionalArguments, unparenthesize } from './util.js';
 
 /** What a value is, in this rule's vocabulary. */
 type Db =
@@ -223,7 +223,7 @@ function usedAsClient(body: SyntaxNode, name: string): boolean {
 /** A lazy client's constructor is worth a comment when the client is used right here. */
 function usedHere(ctx: RuleContext, call: SyntaxNode): boolean {
   let node = call;
-  while (node.parent?.type === 'parenthesized_expression') node = node.parent;
+  node = parenthesized(node);
   const parent = node.parent;
   if (!parent) return false;
   if (parent.type === 'attribute' || parent.type === 'subscript') return parent.childForFieldName(parent.type === 'attribute' ? 'object' : 'value')?.id === node.id;
@@ -237,22 +237,20 @@ function usedHere(ctx: RuleContext, call: SyntaxNode): boolean {
   return false;
 }
 
-/** Names of calls that open a database or a client of one (`create_engine`, `sqlite3.connect`, `MongoClient`...). */
-const OPENING = /(^|\.)(create_engine|connect|Connect|MongoClient|Redis|StrictRedis|from_url)$/;
-
 /**
  * Every database the file opens is an in-memory SQLite one (`create_engine("sqlite:///:memory:")`,
  * `sqlite3.connect(":memory:")`; matridge's reaction cache): there is no disk or server to wait for,
- * each query is work on memory, like a dict lookup. Read from the text of the calls (any other
- * `connect(...)` of the file, a socket's included, counts as a real one: unsure means flag).
+ * each query is work on memory, like a dict lookup. Any other connect or client of the file (a URL,
+ * a path, a host) counts as a real database.
  */
 function inMemoryDatabasesOnly(ctx: RuleContext): boolean {
   let opened = 0;
   for (const call of ctx.file.tree.rootNode.descendantsOfType('call')) {
-    const callee = call.childForFieldName('function')?.text.replace(/\s+/g, '') ?? '';
-    if (!OPENING.test(callee)) continue;
+    const made = constructed(ctx, call);
+    // Sessions and session factories open nothing themselves: the engine they are bound to does.
+    if (!made || made.type === 'sa-session' || made.type === 'sa-sessionmaker') continue;
     const first = positionalArguments(call)[0];
-    if (!first || first.type !== 'string' || !first.text.includes(':memory:')) return false;
+    if (first?.type !== 'string' || !first.text.includes(':memory:')) return false;
     opened++;
   }
   return opened > 0;

@@ -1,7 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
 import { ASYNC_CLIENT_CLASSES } from './session-per-request.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, methodCall, walkBelow, withStatementOf } from './util.js';
+import { calleeIn, calleeText, methodCall, parenthesized, walkBelow, withStatementOf } from './util.js';
 
 /** Methods that close (or hand over the closing of) a client. */
 const CLOSERS = new Set(['close', 'aclose', '__aexit__', 'detach']);
@@ -54,7 +54,7 @@ function insideNestedScope(node: SyntaxNode, fn: SyntaxNode): boolean {
 /** `ClientSession().get(url)`: the receiver of a method call, a client no one can close. */
 function throwawayReceiver(call: SyntaxNode): SyntaxNode | null {
   let node = call;
-  while (node.parent?.type === 'parenthesized_expression') node = node.parent;
+  node = parenthesized(node);
   const attribute = node.parent;
   if (attribute?.type !== 'attribute' || attribute.childForFieldName('object')?.id !== node.id) return null;
   const outer = attribute.parent;

@@ -25,6 +25,13 @@ export function unparenthesize(node: SyntaxNode): SyntaxNode {
   return current;
 }
 
+/** The outermost parentheses around `node` (`((x))` for `x`), or `node` itself: where it sits in its expression. */
+export function parenthesized(node: SyntaxNode): SyntaxNode {
+  let outer = node;
+  while (outer.parent?.type === 'parenthesized_expression') outer = outer.parent;
+  return outer;
+}
+
 /** The callee as written, whitespace collapsed: `time.sleep`, `Path(p).read_text`. */
 export function calleeText(call: SyntaxNode): string {
   return (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
@@ -386,7 +393,7 @@ export function runAsRoot(ctx: RuleContext, call: SyntaxNode): boolean {
 export function withStatementOf(node: SyntaxNode): SyntaxNode | null {
   let current = node;
   const climbParens = () => {
-    while (current.parent?.type === 'parenthesized_expression') current = current.parent;
+    current = parenthesized(current);
   };
   climbParens();
   if (current.parent?.type === 'as_pattern' && current.parent.namedChild(0)?.id === current.id) {
@@ -433,6 +440,14 @@ export function withItemValues(statement: SyntaxNode): SyntaxNode[] {
 }
 
 /** The nearest ancestor of `node` of the given type. */
+/** The methods defined directly in a class body (decorated or not). */
+export function methodsOf(cls: SyntaxNode | null): SyntaxNode[] {
+  const body = cls?.childForFieldName('body');
+  return (body?.namedChildren ?? [])
+    .map((c) => (c.type === 'decorated_definition' ? c.childForFieldName('definition') : c))
+    .filter((c): c is SyntaxNode => c?.type === 'function_definition');
+}
+
 export function enclosing(node: SyntaxNode, type: string): SyntaxNode | null {
   for (let up = node.parent; up; up = up.parent) if (up.type === type) return up;
   return null;
