@@ -754,6 +754,29 @@ export const HELD_OUT_9_PACKAGES = [
 ];
 
 /**
+ * Held-out round 10 (`CORPUS=held-out-10`): what the source packages hold and their binary packages
+ * do not install, for every package the tuned corpus and rounds 3 to 9 use: test suites, examples,
+ * scripts, benchmarks and tools, never read by any earlier round. Each entry is a binary package
+ * (`pkg@suite` as before); its source package is fetched with `apt-get source` (deb-src of the same
+ * suite) and unpacked with `dpkg-source -x`, and every .py file whose path ends like a file the
+ * binary package installs is left out. The mirror this machine reaches serves about half of the
+ * source tarballs; the rest are listed as missing. The Azure SDK is left out (mostly generated code).
+ */
+export const HELD_OUT_10_SOURCES = () =>
+  [
+    ...DEBIAN_PACKAGES,
+    ...HELD_OUT_3_PACKAGES,
+    ...HELD_OUT_4_PACKAGES,
+    ...HELD_OUT_5_PACKAGES,
+    ...HELD_OUT_6_PACKAGES,
+    ...HELD_OUT_7_PACKAGES,
+    ...HELD_OUT_8_PACKAGES,
+    ...HELD_OUT_9_PACKAGES,
+  ]
+    .map((entry) => entry.split(':')[0])
+    .filter((pkg) => pkg !== 'python3-azure');
+
+/**
  * Held-out round 5 (`CORPUS=held-out-5`): the remaining Debian packages with asyncio code (at
  * least five `async def` outside tests). All 55 findings judged once (bench/precision-heldout-5.json);
  * the rules were then reworked on what that found, so it is no longer held out. Of python3-azure (53,769 `async def`s, mostly generated
@@ -889,12 +912,12 @@ let updated = false;
  * Apt settings for another Debian release (`trixie`) in a folder of the corpus, so that its
  * packages can be downloaded without touching this machine's own package lists; read once.
  */
-function suiteConfig(suite) {
-  const dir = join(ROOT, `.apt-${suite}`);
+function suiteConfig(suite, kind = 'deb') {
+  const dir = join(ROOT, kind === 'deb' ? `.apt-${suite}` : `.apt-${kind}-${suite}`);
   const config = join(dir, 'apt.conf');
   if (existsSync(join(dir, 'ready'))) return config;
   for (const sub of ['state/lists/partial', 'cache/archives/partial']) mkdirSync(join(dir, sub), { recursive: true });
-  writeFileSync(join(dir, 'sources.list'), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`);
+  writeFileSync(join(dir, 'sources.list'), `${kind} [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`);
   writeFileSync(join(dir, 'state/status'), '');
   writeFileSync(
     config,
@@ -969,6 +992,84 @@ export function debianRoots(packages = DEBIAN_PACKAGES) {
 }
 
 /**
+ * The source trees of the binary packages (Debian 12's deb-src), each kept to the .py files the
+ * binary package does not install: a file is left out when its path ends like an installed one
+ * (`aiohttp/client.py` for `python-aiohttp-3.8.4/aiohttp/client.py`), and so are `debian/` and
+ * quilt's `.pc/` copies. Roots are named `<binary> (source)`, paths start with the tree's folder.
+ */
+export function sourceRoots(packages) {
+  const roots = [];
+  const missing = [];
+  for (const entry of packages) {
+    const suite = entry.split(':')[0].split('@')[1] ?? 'bookworm';
+    const binary = debianRoots([entry]).roots[0];
+    if (!binary) {
+      missing.push(entry);
+      continue;
+    }
+    const target = join(ROOT, `src-${entry.split(':')[0]}`);
+    // A source the mirror does not serve is remembered as such (delete the folder to try again).
+    if (existsSync(join(target, 'unavailable'))) {
+      missing.push(entry);
+      continue;
+    }
+    if (!existsSync(join(target, 'ready'))) {
+      const scratch = `${target}.tmp-${process.pid}`;
+      try {
+        rmSync(scratch, { recursive: true, force: true });
+        mkdirSync(scratch, { recursive: true });
+        const env = { ...process.env, APT_CONFIG: suiteConfig(suite, 'deb-src') };
+        try {
+          execFileSync('apt-get', ['source', '--download-only', '-qq', binary.name], { cwd: scratch, stdio: 'ignore', env });
+        } catch {
+          // The mirror may serve the upstream tarball but not the .dsc and Debian's part.
+        }
+        const fetched = readdirSync(scratch);
+        const dsc = fetched.find((f) => f.endsWith('.dsc'));
+        const orig = fetched.find((f) => /\.orig\.tar\.\w+$/.test(f));
+        if (fetched.some((f) => f.endsWith('.debian.tar.xz')) && dsc) {
+          execFileSync('dpkg-source', ['--no-check', '-x', dsc], { cwd: scratch, stdio: 'ignore' });
+        } else if (orig) {
+          // Upstream's tree alone, in a folder named like dpkg-source's (`aiobafi6-0.9.0`).
+          const tree = join(scratch, orig.replace(/_/, '-').replace(/\.orig\.tar\.\w+$/, ''));
+          const tops = new Set(execFileSync('tar', ['-tf', orig], { cwd: scratch, encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n').filter(Boolean).map((p) => p.split('/')[0]));
+          mkdirSync(tree);
+          execFileSync('tar', ['-xf', orig, '-C', tree, ...(tops.size === 1 ? ['--strip-components=1'] : [])], { cwd: scratch, stdio: 'ignore' });
+        } else {
+          throw new Error(`no source for ${entry}`);
+        }
+        for (const entry of readdirSync(scratch, { withFileTypes: true })) if (!entry.isDirectory()) rmSync(join(scratch, entry.name));
+        writeFileSync(join(scratch, 'ready'), '');
+        if (!existsSync(join(target, 'ready'))) {
+          rmSync(target, { recursive: true, force: true });
+          renameSync(scratch, target);
+        }
+      } catch {
+        mkdirSync(target, { recursive: true });
+        writeFileSync(join(target, 'unavailable'), '');
+        missing.push(entry);
+        continue;
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }
+    const tree = readdirSync(target, { withFileTypes: true }).find((entry) => entry.isDirectory());
+    if (!tree) {
+      missing.push(`${binary.name} (source)`);
+      continue;
+    }
+    const installed = new Set(pythonFiles(binary.dir).map((path) => relative(binary.dir, path)));
+    const keep = (path) => {
+      const parts = path.split('/');
+      if (parts[0] === 'debian' || parts.includes('.pc')) return false;
+      return !parts.some((_, i) => installed.has(parts.slice(i).join('/')));
+    };
+    roots.push({ name: `${binary.name} (source)`, dir: join(target, tree.name), pythonVersion: binary.pythonVersion, keep });
+  }
+  return { roots, missing };
+}
+
+/**
  * The oldest Python a package supports (`Requires-Python: >=3.6` in its metadata, else its oldest
  * `Python :: 3.x` classifier, else a `Python >= 3.6` line of its description), as `3.6`: what the
  * project would write as `python_version` in its asyncguard configuration. Null if unknown.
@@ -1020,6 +1121,7 @@ export function corpusFiles(roots) {
   return roots.flatMap((root) =>
     pythonFiles(root.dir)
       .filter((path) => !root.only || root.only.some((folder) => relative(root.dir, path).startsWith(`${folder}/`)))
+      .filter((path) => !root.keep || root.keep(relative(root.dir, path)))
       .map((path) => ({
         corpus: root.name,
         path: relative(dirname(root.dir), path).replace(/^dist-packages\//, ''),
@@ -1044,7 +1146,11 @@ export function loadCorpus({ set = 'tuned' } = {}) {
     'held-out-8': HELD_OUT_8_PACKAGES,
     'held-out-9': HELD_OUT_9_PACKAGES,
   }[set];
-  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-9`);
+  if (set === 'held-out-10') {
+    const sources = sourceRoots(HELD_OUT_10_SOURCES());
+    return { roots: sources.roots, files: corpusFiles(sources.roots), missing: sources.missing };
+  }
+  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-10`);
   const heldOut = set !== 'tuned';
   const debian = debianRoots(packages);
   const roots = heldOut ? debian.roots : [stdlibAsyncioRoot(), ...debian.roots];
