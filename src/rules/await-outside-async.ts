@@ -39,7 +39,7 @@ function contextOf(node: SyntaxNode): Context {
         break;
       case 'function_definition':
         if (parent.childForFieldName('body')?.id !== child.id) break;
-        if (parent.child(0)?.type === 'async') return { async: true, where: '' };
+        if (parent.child(0)?.type === 'async' || asyncLostToRecovery(parent)) return { async: true, where: '' };
         return { async: false, where: `the sync function \`${parent.childForFieldName('name')?.text ?? '?'}\`` };
       case 'lambda':
         if (parent.childForFieldName('body')?.id !== child.id) break;
@@ -52,6 +52,16 @@ function contextOf(node: SyntaxNode): Context {
     }
   }
   return { async: false, where: MODULE_LEVEL };
+}
+
+/**
+ * `async def f():` right after a syntax error tree-sitter could not place: the parser may keep the
+ * `async` keyword in the ERROR node before the `def` (libcst's parser fixtures), and the function
+ * then looks sync. The source says `async def`, so it is one.
+ */
+function asyncLostToRecovery(definition: SyntaxNode): boolean {
+  const before = definition.previousSibling;
+  return before?.type === 'ERROR' && /\basync\s*$/.test(before.text);
 }
 
 export const awaitOutsideAsync: Rule = {

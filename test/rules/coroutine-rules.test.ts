@@ -51,6 +51,14 @@ describe('AG207 asyncio-run-in-test', () => {
     expect(run(asyncioRunInTest, path, test)).toEqual([]);
   });
 
+  it('leaves unittest test cases alone where the project supports a Python without IsolatedAsyncioTestCase', () => {
+    const source = 'import asyncio\nimport unittest\n\nclass T(unittest.TestCase):\n    def test_status(self):\n        asyncio.run(status())\n\ndef test_plain():\n    asyncio.run(status())\n';
+    const lines = (version: string | null) => run(asyncioRunInTest, 'tests/test_t.py', source, version).map((f) => f.line);
+    expect(lines('3.7')).toEqual([9]);
+    expect(lines('3.8')).toEqual([6, 9]);
+    expect(lines(null)).toEqual([6, 9]);
+  });
+
   it('treats a module importing pytest or unittest as test code', () => {
     expect(run(asyncioRunInTest, 'app/checks.py', `import pytest\n${test}`).map((f) => f.line)).toEqual([5]);
     expect(run(asyncioRunInTest, 'app/checks.py', `from unittest import mock\n${test}`).map((f) => f.line)).toEqual([5]);
@@ -72,6 +80,12 @@ describe('AG209 await-outside-async', () => {
       expect(run(awaitOutsideAsync, 'analysis.py', header + topLevel)).toEqual([]);
     },
   );
+
+  it('reads `async def` that follows a syntax error as async (the parser may keep `async` in its error node)', () => {
+    // Cut down from libcst's parser fixture native/libcst/tests/fixtures/expr.py.
+    const source = '                    invariant_check=True,\n                ):\n    c = yield\nasync def f():\n    await some.call()\n\ndef h():\n    await g()\n';
+    expect(run(awaitOutsideAsync, 'fixture.py', source).map((f) => f.line)).toEqual([8]);
+  });
 
   it('still flags a sync def in a notebook script', () => {
     const source = '# %%\nimport asyncio\n\ndef load():\n    return await asyncio.sleep(0)\n';
