@@ -1,37 +1,9 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext, ScopeState } from './types.js';
-import { calleeText, dottedName, methodCall, methodsOf } from './util.js';
-
-/** The default test paths of `.github/asyncguard.yml` (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`). */
-const TEST_PATH = /(^|\/)(tests?\/|test_[^/]*\.pyi?$|[^/]*_test\.pyi?$|conftest\.pyi?$)/;
+import { calleeText, decoratorsOf, dottedName, isTestFile, methodCall, methodsOf } from './util.js';
 
 /** unittest's per-test hooks, treated like the tests they prepare. */
 const UNITTEST_HOOKS = new Set(['setUp', 'tearDown', 'setUpClass', 'tearDownClass']);
-
-/** True when the file is test code: a test path, or a module that imports pytest or unittest. */
-function isTestFile(ctx: RuleContext): boolean {
-  if (TEST_PATH.test(ctx.file.path.replace(/\\/g, '/'))) return true;
-  for (const bindings of ctx.imports.bindingsIn(ctx.file.tree.rootNode).values()) {
-    for (const binding of bindings) {
-      const target = binding.kind === 'import' ? (binding.target ?? '') : '';
-      if (/^(pytest|unittest)(\.|$)/.test(target)) return true;
-    }
-  }
-  return false;
-}
-
-/** The decorators of a function definition, as dotted names resolved through the imports (or as written). */
-function decoratorsOf(ctx: RuleContext, definition: SyntaxNode): string[] {
-  const decorated = definition.parent?.type === 'decorated_definition' ? definition.parent : null;
-  if (!decorated) return [];
-  return decorated.namedChildren
-    .filter((c) => c.type === 'decorator')
-    .map((decorator) => {
-      let expression = decorator.namedChildren[0] ?? null;
-      if (expression?.type === 'call') expression = expression.childForFieldName('function');
-      return (expression && ctx.resolveName(expression)) ?? dottedName(expression) ?? '';
-    });
-}
 
 type TestKind = 'pytest' | 'unittest';
 

@@ -1,13 +1,16 @@
 import { foreignEventLoop } from '../python/imports.js';
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, enclosing, methodsOf, NESTED_SCOPES, runAsRoot, statementCall, suspends, unparenthesize } from './util.js';
+import { dottedName, enclosing, methodsOf, NESTED_SCOPES, runAsRoot, runByTestRunner, statementCall, suspends, unparenthesize } from './util.js';
 
 /** Exception types whose handler also catches the task's cancellation. */
 const CATCHES_CANCELLATION = new Set(['asyncio.CancelledError', 'builtins.BaseException']);
 
 /** Calls that never return normally: they raise (SystemExit) or end the process. */
-const NEVER_RETURN = new Set(['sys.exit', 'os._exit', 'builtins.exit', 'builtins.quit', 'os.abort']);
+const NEVER_RETURN = new Set(['sys.exit', 'os._exit', 'builtins.exit', 'builtins.quit', 'os.abort', 'pytest.fail', 'pytest.skip', 'pytest.exit']);
+
+/** `assert False, "..."` (or `0`, `None`): a test failing on purpose, which raises on every run. */
+const ALWAYS_FAILS = /^assert\s+(False|0|None)\s*(,|$)/;
 
 // How a statement (list) can end, as a bit set.
 const NORMAL = 1; // falls through to the next statement
@@ -97,6 +100,8 @@ class Outcomes {
     switch (node.type) {
       case 'raise_statement':
         return RAISE;
+      case 'assert_statement':
+        return ALWAYS_FAILS.test(node.text) ? RAISE : NORMAL;
       case 'return_statement':
         return RETURN;
       case 'break_statement':
@@ -167,6 +172,8 @@ class Outcomes {
     if (!awaited && resolved && NEVER_RETURN.has(resolved)) return true;
     // `six.reraise(*sys.exc_info())` and home-grown `_reraise(exc)` helpers.
     if (!awaited && /(^|\.|_)reraise$/.test(dottedName(call.childForFieldName('function')) ?? '')) return true;
+    // unittest's `self.fail(...)` raises AssertionError.
+    if (!awaited && dottedName(call.childForFieldName('function')) === 'self.fail') return true;
     // A helper of this file that raises on every path: `self._convert_socket_error(exc)` (`-> NoReturn`).
     const callee = call.childForFieldName('function');
     let name: string | null = null;
@@ -222,9 +229,14 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
   const tryStatement = clause.parent;
   const body = tryStatement?.childForFieldName('body');
   if (!tryStatement || !body) return false;
-  const awaited = body.descendantsOfType('await').map((a) => dottedName(a.namedChild(0) ? unparenthesize(a.namedChild(0)!) : null));
-  const names = awaited.filter((name): name is string => name !== null);
-  if (names.length === 0) return false;
+  const awaitedNodes = body.descendantsOfType('await').map((a) => (a.namedChild(0) ? unparenthesize(a.namedChild(0)!) : null));
+  const names = awaitedNodes.map((node) => dottedName(node)).filter((name): name is string => name !== null);
+  // `call.cancel()` then `await call.read()` (a gRPC call): the read reports the call's own cancellation.
+  const receivers = awaitedNodes
+    .map((node) => (node?.type === 'call' ? node.childForFieldName('function') : null))
+    .map((callee) => (callee?.type === 'attribute' ? dottedName(callee.childForFieldName('object')) : null))
+    .filter((name): name is string => name !== null && !/^(self|cls)$/.test(name));
+  if (names.length === 0 && receivers.length === 0) return false;
   if (names.some((name) => loopOverCancelledOrDone(tryStatement, name))) return true;
   // `if task.done(): try: await task` (hyperion): awaiting a finished task never suspends, so the
   // CancelledError can only be the task's own.
@@ -236,7 +248,7 @@ function awaitsTaskItCancelled(clause: SyntaxNode): boolean {
     const condition = up.type === 'if_statement' || up.type === 'elif_clause' ? up.childForFieldName('condition') : null;
     if (condition) before.push(condition);
   }
-  const cancels = (text: string) => names.some((name) => cancelCallOf(name).test(text));
+  const cancels = (text: string) => [...names, ...receivers].some((name) => cancelCallOf(name).test(text));
   if (cancels(before.map((n) => n.text).join('\n'))) return true;
   // `self.stop()` just before, where `stop` is a method of the enclosing class that cancels the task.
   const helpers = new Set<string>();
@@ -321,6 +333,37 @@ function guardedByDone(tryStatement: SyntaxNode, name: string): boolean {
     if (up.childForFieldName('condition')?.text.replace(/\s+/g, '') === `${name}.done()`) return consequence !== null && tryStatement.startIndex >= consequence.startIndex;
   }
   return false;
+}
+
+/** The points where the function around `body` can suspend, inside `body` (nested scopes aside). */
+function suspensionPoints(body: SyntaxNode): SyntaxNode[] {
+  const fn = enclosing(body, 'function_definition');
+  return body
+    .descendantsOfType(['await', 'with_statement', 'for_statement'])
+    .filter((node) => node.isNamed && (node.type === 'await' || node.child(0)?.type === 'async'))
+    .filter((node) => enclosing(node, 'function_definition')?.id === fn?.id && !enclosing(node, 'lambda'));
+}
+
+/**
+ * Every point where the `try` body can suspend sits in the body of an inner `try` whose own
+ * handler catches the cancellation and does not raise (aioraven's mock device: `try: c = await
+ * reader.read(1) except CancelledError: break` inside the outer `try`). The outer handler can
+ * never see the task's cancellation; the inner one is the swallow, reported on its own.
+ */
+function stoppedInside(ctx: RuleContext, outcomes: Outcomes, body: SyntaxNode): boolean {
+  const points = suspensionPoints(body);
+  return (
+    points.length > 0 &&
+    points.every((point) => {
+      for (let block = point.parent; block && block.id !== body.id; block = block.parent) {
+        const inner = block.parent;
+        if (block.type !== 'block' || inner?.type !== 'try_statement' || inner.childForFieldName('body')?.id !== block.id) continue;
+        const handler = inner.namedChildren.find((c) => c.type === 'except_clause' && cancellationCaught(ctx, c));
+        if (handler && !(outcomes.block(handler.namedChildren.find((c) => c.type === 'block') ?? null) & RAISE)) return true;
+      }
+      return false;
+    })
+  );
 }
 
 /** An earlier `except` of the same `try` catching `asyncio.CancelledError`: this one never sees it. */
@@ -907,7 +950,7 @@ export const swallowedCancellation: Rule = {
       swallowed: '`{caught}` catches the task\'s CancelledError and can finish without re-raising it: the cancellation is lost',
     },
     docs: {
-      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. A coroutine awaited as the last statement of another (`await self._take_message()` ending `run`) is a background task when that one is. Awaiting, in a `for` loop, tasks that an earlier loop or comprehension over the same collection cancelled (`[t.cancel() for t in pending]`, then `for task in pending: try: await task`), or tasks of the `done` set of `asyncio.wait` (which never suspend), is not flagged either; nor a handler that re-raises unless a flag of its class is set, where the class sets that flag next to its own `.cancel()` call (`if not self._sigint_received: raise`). `if not reader.cancelled(): raise` around `await reader` is still flagged: cancelling the task that awaits `reader` cancels `reader` too, so the test cannot tell the two cancellations apart. Awaiting a task right after cancelling it (`task.cancel()`, also as the test of an `if` around the `try`: `if task.cancel(): try: await task`; or a task known to be finished, `if task.done(): try: await task`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()` or test `cancelling()` (telling the task\'s own cancellation from another), and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; either branch of a conditional expression counts; the task is dropped, returned by a function whose every call drops it, or kept (in a variable, an attribute, or a set, list or dict of tasks, built by a literal, a comprehension, `add`/`append`, or copied into another with `update`/`extend`) where no `await`, `gather` or `wait_for` of the file, or of the class for `self.<attr>`, reads it: `shield` and `wait` do not pass a waiter\'s cancellation on to the task, so the task\'s handling of its own cancellation is between it and whoever cancels it; an `await` or a wait right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`, or `await asyncio.wait([task])`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. A coroutine handed to `asyncio.start_server` / `start_unix_server` counts as such a task (asyncio runs it as the root of each connection), and a handler that sets the flag of its `while <flag>:` loop to False ends that loop as a `break` would. A catch-all around cleanup inside an outer handler, followed by a bare `raise` that re-raises the original exception, is not a swallow either. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
+      what: 'Flags, in async code, an `except` clause that catches cancellation (`asyncio.CancelledError`, imported however, a tuple containing it, `BaseException`, or a bare `except:`) and has a path that does not raise: it falls off its end, or leaves with `return`, `break` or `continue`. Handlers that raise on every path (bare `raise`, `raise e`, `raise Other() from e`) are fine, and so is `except Exception`, which does not catch CancelledError since Python 3.8. A coroutine awaited as the last statement of another (`await self._take_message()` ending `run`) is a background task when that one is. Awaiting, in a `for` loop, tasks that an earlier loop or comprehension over the same collection cancelled (`[t.cancel() for t in pending]`, then `for task in pending: try: await task`), or tasks of the `done` set of `asyncio.wait` (which never suspend), is not flagged either; nor a handler that re-raises unless a flag of its class is set, where the class sets that flag next to its own `.cancel()` call (`if not self._sigint_received: raise`). `if not reader.cancelled(): raise` around `await reader` is still flagged: cancelling the task that awaits `reader` cancels `reader` too, so the test cannot tell the two cancellations apart. Awaiting a task right after cancelling it (`task.cancel()`, also as the test of an `if` around the `try`: `if task.cancel(): try: await task`; or a task known to be finished, `if task.done(): try: await task`, or a call of a method of the same class that cancels it such as `self.stop()`, then `try: await task / except CancelledError: pass`), handlers that call `uncancel()` or test `cancelling()` (telling the task\'s own cancellation from another), and catch-alls (`BaseException`, bare `except:`) that hand the exception to a waiter (`future.set_exception(exc)`) or keep `sys.exc_info()` to re-raise later are deliberate and not flagged. A call to a function of the same file annotated `-> NoReturn`/`-> Never`, or whose body raises on every path (abstract `raise NotImplementedError` stubs aside), counts as a raise. A clause behind an earlier `except asyncio.CancelledError:` of the same `try` never sees the cancellation and is not flagged. A `try` whose body cannot suspend (no `await`, `async for` or `async with`) cannot receive the task\'s cancellation and is not flagged, nor is a catch-all whose body is a retry filter on its own exception (`if type(e) in RETRYABLE: ... else: raise`). Catch-alls are also left alone when the `try` is the last statement of the `async def` (or of a `with` that is; only cleanup awaits such as `await runner.cleanup()` may follow) and the handler does not `break` or `continue`: the coroutine ends right after, as at the root of a task (an ASGI `run_asgi`, an accept handler); when they store the exception for the caller (`results.append(exc)`, `errors[i] = exc`) and then `return` or raise on every path; and in a module that imports trio but not asyncio (trio code, where asyncio\'s CancelledError is not involved). Two more shapes are deliberate: a handler whose only non-raising path returns the result of work that had already completed (`if fut.done(): return fut.result()` else `raise`, the `wait_for` race idiom), and a handler that ends a coroutine this file only ever starts as a background task nobody awaits (every call is the argument of `create_task`/`ensure_future`, directly or through a local only handed to them; either branch of a conditional expression counts; the task is dropped, returned by a function whose every call drops it, or kept (in a variable, an attribute, or a set, list or dict of tasks, built by a literal, a comprehension, `add`/`append`, or copied into another with `update`/`extend`) where no `await`, `gather` or `wait_for` of the file, or of the class for `self.<attr>`, reads it: `shield` and `wait` do not pass a waiter\'s cancellation on to the task, so the task\'s handling of its own cancellation is between it and whoever cancels it; an `await` or a wait right after the same code cancelled the task (`task.cancel()` then `await task`, bare, in a `try` or under `suppress`, or `await asyncio.wait([task])`), or inside a coroutine that is itself only a dropped task, reads nothing, since that waiter counts on the task ending either way; calls through an imported module are another function): cancelling such a task is how it is stopped, and nobody waits to see the CancelledError. Such a handler ends the coroutine when it returns, or when its `try` is the last statement (of the body, a `with`, an `except` of a `try` that is, or a loop it breaks out of) followed only by straight-line code without loops (logging, setting an "exited" event, one last send). Also deliberate: a `try` whose body is only `await self.<task>`, a task the class cancels itself (`self.<task>.cancel()`), in a coroutine whose own task this file never cancels (started only as tasks never `.cancel()`ed and waited on only through `shield` or `wait`): the CancelledError caught is the awaited task\'s. A coroutine handed to `asyncio.start_server` / `start_unix_server` counts as such a task (asyncio runs it as the root of each connection), and a handler that sets the flag of its `while <flag>:` loop to False ends that loop as a `break` would. A catch-all around cleanup inside an outer handler, followed by a bare `raise` that re-raises the original exception, is not a swallow either. So is the `__aexit__` idiom of contextlib (`except BaseException as exc: if exc is value: return False` then `raise`): returning False for the very exception `__aexit__` was given makes `async with` re-raise it. Nor a handler the cancellation cannot reach: every `await` of its `try` sits in an inner `try` whose own handler catches the cancellation and does not raise (that inner handler is the one reported), or the handler fails on every path (`assert False`, `pytest.fail(...)`, `self.fail(...)`). Nor a test or fixture itself (a `test*` function of a test file, at module level or in a class, or a pytest fixture): the test runner never cancels it, so the CancelledError it catches is the awaited work\'s, often the very outcome the test checks; coroutines nested in a test are still checked. After `call.cancel()`, `await call.read()` catching the CancelledError (a gRPC call) is the cancel-then-await idiom on that object. Merely storing the exception and carrying on (in a loop, or with more work after the `try`) is still a swallow, and an explicit `except asyncio.CancelledError:` that swallows is always flagged.',
       why: 'Cancellation is how asyncio stops work: `task.cancel()`, `asyncio.timeout`, `wait_for`, TaskGroup and server shutdown all throw CancelledError into the task and wait for it to come out. A handler that swallows it makes the task carry on or return normally: timeouts stop timing out, TaskGroups and shutdowns hang waiting for a task that ignores them, and the canceller cannot tell that the work was abandoned.',
       example: [
         'import asyncio',
@@ -979,7 +1022,9 @@ export const swallowedCancellation: Rule = {
         if (caughtEarlier(ctx, node)) return;
         // Cancellation is delivered at a suspension point: a `try` body that cannot suspend cannot
         // receive the task's own (asgiref re-raising a stored exception in `try: raise exc`).
-        if (!suspends(node.parent?.childForFieldName('body') ?? null, { yields: false })) return;
+        const tryBody = node.parent?.childForFieldName('body') ?? null;
+        if (!tryBody || !suspends(tryBody, { yields: false })) return;
+        if (stoppedInside(ctx, outcomes, tryBody)) return;
         // Trio code (anyio's trio backend): a catch-all there catches trio's Cancelled, which trio
         // re-delivers at the next checkpoint; asyncio's CancelledError is not involved.
         if (caught.catchAll && (trioOnly ??= foreignEventLoop(ctx.file.tree.rootNode) === 'trio')) return;
@@ -998,6 +1043,10 @@ export const swallowedCancellation: Rule = {
           if (body && !(outcome & NORMAL) && storesException(body, caught.name)) return;
         }
         if (awaitsTaskItCancelled(node)) return;
+        // A test or fixture: the test runner never cancels it, so what the handler catches is the
+        // awaited work's own cancellation, the outcome the test waits for (mitmproxy, pygls, aiohomekit).
+        const coroutine = enclosingCoroutine(ctx);
+        if (coroutine && runByTestRunner(ctx, coroutine)) return;
         if (ownCancellationOnly(node, body)) return;
         if (!caught.catchAll && !(outcome & NORMAL) && returnsCompletedResult(body)) return;
         const fn = enclosingCoroutine(ctx);

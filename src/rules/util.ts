@@ -754,3 +754,44 @@ export function namesIO(receiver: string | null, name: string, verbs: ReadonlySe
 export function namesIOVerb(name: string): boolean {
   return IO_VERBS.has(verbOf(name));
 }
+
+/** The default test paths of `.github/asyncguard.yml` (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`). */
+const TEST_PATH = /(^|\/)(tests?\/|test_[^/]*\.pyi?$|[^/]*_test\.pyi?$|conftest\.pyi?$)/;
+
+/** True when the file is test code: a test path, or a module that imports pytest or unittest. */
+export function isTestFile(ctx: RuleContext): boolean {
+  if (TEST_PATH.test(ctx.file.path.replace(/\\/g, '/'))) return true;
+  for (const bindings of ctx.imports.bindingsIn(ctx.file.tree.rootNode).values()) {
+    for (const binding of bindings) {
+      const target = binding.kind === 'import' ? (binding.target ?? '') : '';
+      if (/^(pytest|unittest)(\.|$)/.test(target)) return true;
+    }
+  }
+  return false;
+}
+
+/** The decorators of a function definition, as dotted names resolved through the imports (or as written). */
+export function decoratorsOf(ctx: RuleContext, definition: SyntaxNode): string[] {
+  const decorated = definition.parent?.type === 'decorated_definition' ? definition.parent : null;
+  if (!decorated) return [];
+  return decorated.namedChildren
+    .filter((c) => c.type === 'decorator')
+    .map((decorator) => {
+      let expression = decorator.namedChildren[0] ?? null;
+      if (expression?.type === 'call') expression = expression.childForFieldName('function');
+      return (expression && ctx.resolveName(expression)) ?? dottedName(expression) ?? '';
+    });
+}
+
+/**
+ * A coroutine the test runner drives: a `test*` function of a test file (at module level or in a
+ * class), or a pytest fixture. The runner never cancels it.
+ */
+export function runByTestRunner(ctx: RuleContext, fn: SyntaxNode): boolean {
+  if (!isTestFile(ctx)) return false;
+  const holder = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
+  const topLevel = holder?.type === 'module' || (holder?.type === 'block' && holder.parent?.type === 'class_definition');
+  if (!topLevel) return false;
+  if (/^test/.test(fn.childForFieldName('name')?.text ?? '')) return true;
+  return decoratorsOf(ctx, fn).some((d) => d === 'fixture' || d.endsWith('.fixture'));
+}
