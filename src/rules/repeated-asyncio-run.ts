@@ -92,7 +92,7 @@ export const repeatedAsyncioRun: Rule = {
         '`{callee}()` inside a loop builds and closes a new event loop on every iteration: the iterations run one after another, and nothing created on one loop works in the next; {advice}',
     },
     docs: {
-      what: 'Flags the second and later `asyncio.run(...)` of one function, or of the module level, that can run after an earlier one, and an `asyncio.run(...)` inside a loop (`for`, `while`, a comprehension). Not flagged: calls in different functions, calls in branches that exclude each other (`if`/`else`, `match` cases, a `try` body and its `except` fallback), a call after which the path returns, raises or exits, a call in a loop that ends right after it (`return asyncio.run(...)`, `break`), a call in a restart/retry loop (in a `try` with an `except` handler inside a `while` or a `for ... in range(...)`), a worker `while` loop whose coroutine takes a name the iteration bound before the call (`builder = decode(socket.recv())`, then `asyncio.run(process(builder))`: the next job is not known until this one is done), a call inside a lambda or a nested function (a thread running its own loop), and `asyncio.Runner().run(...)`. In async code AG205 reports `asyncio.run` instead.',
+      what: 'Flags the second and later `asyncio.run(...)` of one function, or of the module level, that can run after an earlier one, and an `asyncio.run(...)` inside a loop (`for`, `while`, a comprehension). Not flagged: calls in different functions, calls in branches that exclude each other (`if`/`else`, `match` cases, a `try` body and its `except` fallback), a call after which the path returns, raises or exits, a call in a loop that ends right after it (`return asyncio.run(...)`, `break`), a call in a restart/retry loop (in a `try` with an `except` handler inside a `while` or a `for ... in range(...)`), a worker `while` loop whose coroutine takes a name the iteration bound before the call (`builder = decode(socket.recv())`, then `asyncio.run(process(builder))`: the next job is not known until this one is done), a call inside a lambda or a nested function (a thread running its own loop), `asyncio.Runner().run(...)`, and a later run that shares nothing with the earlier one: no name of its argument (other than the coroutine function called and imported names) appears in the earlier run\'s argument or result (`asyncio.run(demo_a())` then `asyncio.run(demo_b())`, independent demos or sub-tests each opening and closing their own connections), which costs a second loop but cannot hand it an object of the first. In async code AG205 reports `asyncio.run` instead.',
       why: '`asyncio.run` creates a fresh event loop, runs the coroutine, cancels what is left, shuts down the default executor and closes the loop. A second call pays all of that again, and worse, objects created under the first loop are tied to it: an aiohttp `ClientSession`, an asyncpg pool, an `asyncio.Lock` or `Queue` with waiters, a cached future. Used from the second loop they raise "Event loop is closed" or "attached to a different loop", or hang. Inside a loop the iterations also run strictly one after another, giving up the concurrency asyncio is there for.',
       example: [
         'import asyncio',
@@ -225,6 +225,39 @@ export const repeatedAsyncioRun: Rule = {
       return false;
     }
 
+    /**
+     * The objects a call's coroutine is given: the names in the argument of `asyncio.run(...)` other
+     * than the coroutine function called (`client` and `panel` in `client.status(panel.hash)`, not
+     * `main` in `main()`) and imported names, plus what an earlier run's result was assigned to.
+     */
+    function objectsOf(call: SyntaxNode): Set<string> {
+      const names = new Set<string>();
+      const argument = call.childForFieldName('arguments');
+      for (const id of argument?.descendantsOfType('identifier') ?? []) {
+        const parent = id.parent;
+        if (parent?.type === 'call' && parent.childForFieldName('function')?.id === id.id) continue;
+        if (parent?.type === 'attribute' && parent.childForFieldName('attribute')?.id === id.id) continue;
+        if (parent?.type === 'keyword_argument' && parent.childForFieldName('name')?.id === id.id) continue;
+        if (ctx.resolveName(id) !== null) continue;
+        names.add(id.text);
+      }
+      const assignment = call.parent?.type === 'assignment' ? call.parent : null;
+      for (const id of assignment?.childForFieldName('left')?.descendantsOfType('identifier') ?? []) names.add(id.text);
+      if (assignment?.childForFieldName('left')?.type === 'identifier') names.add(assignment.childForFieldName('left')!.text);
+      return names;
+    }
+
+    /**
+     * The later run uses something the earlier one had or made (a client, `self`, the earlier run's
+     * result): objects bound to the first loop can reach the second. Two runs of coroutines that
+     * share nothing (`asyncio.run(demo_a())`, then `asyncio.run(demo_b())`) only pay for a second
+     * loop, which is not worth a review comment.
+     */
+    function sharesState(earlier: SyntaxNode, later: SyntaxNode): boolean {
+      const before = objectsOf(earlier);
+      return [...objectsOf(later)].some((name) => before.has(name));
+    }
+
     function advice(): string {
       const once = 'put the work in one `async def main()` and call `asyncio.run(main())` once';
       const runner = 'keep one loop for several calls with `with asyncio.Runner() as runner: runner.run(...)`';
@@ -256,7 +289,7 @@ export const repeatedAsyncioRun: Rule = {
           ctx.report({ node, messageId: 'inLoop', data });
           return;
         }
-        if (earlier.some((previous) => mayPrecede(previous, ancestors(previous), node, path))) {
+        if (earlier.some((previous) => mayPrecede(previous, ancestors(previous), node, path) && sharesState(previous, node))) {
           ctx.report({ node, messageId: 'repeated', data: { ...data, where: where() } });
         }
       },
