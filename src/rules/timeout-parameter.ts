@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { isStub, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
+import { isStub, isTestFile, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
 
 /** asyncio's own ways to bound a wait: what a caller can apply just as well. */
 const TIMEOUT_PRIMITIVES = new Set([
@@ -113,7 +113,7 @@ export const timeoutParameter: Rule = {
       timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
     },
     docs: {
-      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), a timeout applied inside a loop (it bounds each attempt of a retry loop, or each item, which one deadline set by the caller cannot do), closures only called in the function that defines them (it works out the budget; a closure returned or handed on is still flagged), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's.",
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), a timeout applied inside a loop (it bounds each attempt of a retry loop, or each item, which one deadline set by the caller cannot do), closures only called in the function that defines them (it works out the budget; a closure returned or handed on is still flagged), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor test code (a test path, or a module importing pytest or unittest), where a helper\'s default `timeout=10` is the suite\'s guard against a hanging test rather than an API. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, the coroutine a parameter makes (`await corofunc(**kwargs)`), or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's.",
       why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
       example: [
         'import asyncio',
@@ -173,11 +173,14 @@ export const timeoutParameter: Rule = {
       return null;
     };
 
+    let testFile: boolean | null = null;
     return {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         const definition = ctx.scope().node;
         if (!parameterRead(node, definition)) return;
+        // Test code: a helper's `timeout=10` is the suite's guard against a hanging test, not an API.
+        if ((testFile ??= isTestFile(ctx))) return;
         const callee = ctx.resolveCallee(node);
         if (!callee || !TIMEOUT_PRIMITIVES.has(callee)) return;
         // The function's own parameter (not a local of the same name only, not an outer one).
@@ -212,7 +215,9 @@ export const timeoutParameter: Rule = {
             return (wrapper === 'asyncio.ensure_future' || wrapper === 'asyncio.create_task') && inner !== undefined && isParameter(unparenthesize(inner));
           });
         };
-        if (bounded.length > 0 && bounded.every((n) => isParameter(n) || wrapsParameter(n))) return;
+        // ...or the coroutine a parameter makes (`await corofunc(**kwargs)`, aioredis' test runner).
+        const callsParameter = (n: SyntaxNode) => n.type === 'call' && isParameter(unparenthesize(n.childForFieldName('function')!));
+        if (bounded.length > 0 && bounded.every((n) => isParameter(n) || wrapsParameter(n) || callsParameter(n))) return;
         const name = definition.childForFieldName('name')?.text ?? '?';
         if (owner?.kind === 'module' && (exported ??= exportedNames(ctx.file.tree.rootNode)).has(name)) return;
         if (owner?.kind === 'module' && (documented ??= documentedFunctions(ctx.file.tree.rootNode)).has(name)) return;

@@ -1,4 +1,4 @@
-// Details of AG206, AG207 and AG209 the fixtures cannot show: advice by Python version, what makes
+// Details of AG206, AG207, AG209 and AG304 the fixtures cannot show: advice by Python version, what makes
 // a file test code (a fixture's path is its slug, never a test path), notebooks kept as scripts.
 import { describe, expect, it } from 'vitest';
 import { parsePython } from '../../src/python/parser.js';
@@ -8,6 +8,7 @@ import { RULES } from '../../src/rules/registry.js';
 import { asyncioRunInTest } from '../../src/rules/asyncio-run-in-test.js';
 import { awaitOutsideAsync } from '../../src/rules/await-outside-async.js';
 import { repeatedAsyncioRun } from '../../src/rules/repeated-asyncio-run.js';
+import { timeoutParameter } from '../../src/rules/timeout-parameter.js';
 import type { Finding, Rule } from '../../src/rules/types.js';
 
 function run(rule: Rule, path: string, source: string, pythonVersion: string | null = null): Finding[] {
@@ -21,7 +22,7 @@ function run(rule: Rule, path: string, source: string, pythonVersion: string | n
 }
 
 describe('AG206 repeated-asyncio-run', () => {
-  const source = 'import asyncio\n\ndef main():\n    asyncio.run(a())\n    asyncio.run(b())\n';
+  const source = 'import asyncio\n\ndef main(db):\n    asyncio.run(a(db))\n    asyncio.run(b(db))\n';
 
   it('suggests asyncio.Runner only where the target Python has it', () => {
     const message = (version: string | null) => run(repeatedAsyncioRun, 'cli.py', source, version).map((f) => f.message)[0] ?? '';
@@ -103,5 +104,15 @@ describe('AG208 and the configured Python version', () => {
     expect(run('3.7')).toEqual(['AG208']);
     expect(run('3.12')).toEqual(['AG208']);
     expect(run(null)).toEqual(['AG208']);
+  });
+});
+
+describe('AG304 timeout-parameter in test code', () => {
+  // pyotgw's tests/helpers.py: a polling helper whose default timeout keeps a test from hanging.
+  const source = 'import asyncio\n\nasync def called_x_times(mocked, x, timeout=10):\n    async with asyncio.timeout(timeout):\n        while mocked.call_count < x:\n            await asyncio.sleep(0)\n';
+
+  it('leaves a test helper alone and flags the same function in library code', () => {
+    expect(run(timeoutParameter, 'tests/helpers.py', source)).toEqual([]);
+    expect(run(timeoutParameter, 'pyotgw/helpers.py', source).map((f) => f.line)).toEqual([3]);
   });
 });
