@@ -44,7 +44,7 @@ export const droppedGatherExceptions: Rule = {
       filtered: 'The exceptions `gather(..., return_exceptions=True)` returned are filtered out and never logged or re-raised: failures vanish silently',
     },
     docs: {
-      what: "Flags `await asyncio.gather(..., return_exceptions=True)` over work the function starts itself (calls written in the gather, `gather(a(), b())`, `gather(*(f(x) for x in xs))`, or a local of the function only ever bound to such calls: a comprehension or literal of calls, a list that only gets calls appended, a task made here) whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item. Nor is gathering existing tasks held in a name when the function that holds them later iterates the same name and asks each task for its outcome (`for t in tasks: if t.exception() ...` or `t.result()`; a mere `t.cancelled()` reads no failure), since the exceptions are read from the tasks themselves. Nor is a gather statement whose results are the function's own doing or a best-effort cleanup: waiting for tasks it cancelled or threw into first (`for t in tasks: t.cancel()`, `self._reader.cancel()` then `gather(self._reader, ...)`, a list built by appending tasks the same loop cancels or `t.throw(exc)`s), a gather in an `except` clause that re-raises after it (`raise`, `raise e`: the original error propagates, and a cleanup error must not replace it), and a gather of nothing but closes of held resources (`conn.close()`, `aclose()`, `wait_closed()`, `disconnect()`, `dispose()`, `unsubscribe()`, `__aexit__(...)`, also as `_close()` or `async_unsubscribe()`, directly, in a comprehension, or appended as `create_task(item.close)`), where one failing close must not stop the others. Stopping services (`svc.stop()`) is still flagged. Tasks the function did not start (a parameter, an attribute such as `self._writer_task`, a helper's result, a copy of a set kept elsewhere) are not flagged: they have an owner that deals with their failures (a done-callback, a try/except in the task, a later `task.exception()`), and the gather only waits for them to finish.",
+      what: "Flags `await asyncio.gather(..., return_exceptions=True)` over work the function starts itself (calls written in the gather, `gather(a(), b())`, `gather(*(f(x) for x in xs))`, or a local of the function only ever bound to such calls: a comprehension or literal of calls, a list that only gets calls appended, a task made here) whose results are dropped: the awaited call as a statement, a local that is never read, a local only measured or indexed into (`len(results)`, `results[0].status`) or iterated without any `isinstance` check, and a comprehension that silently filters the exceptions out (`[r for r in results if not isinstance(r, Exception)]`). Any hand-over of the results counts as handling them and is not flagged: returned, yielded, passed to a call, stored on an attribute, in a container or under another name, or iterated with an `isinstance` check, a log call or a `raise` of the item. Nor is gathering existing tasks held in a name when the function that holds them later iterates the same name and asks each task for its outcome (`for t in tasks: if t.exception() ...` or `t.result()`; a mere `t.cancelled()` reads no failure), since the exceptions are read from the tasks themselves. Nor is a gather statement whose results are the function's own doing or a best-effort cleanup: waiting for tasks it cancelled or threw into first (`for t in tasks: t.cancel()`, `self._reader.cancel()` then `gather(self._reader, ...)`, a list built by appending tasks the same loop cancels or `t.throw(exc)`s), a gather in an `except` clause that re-raises after it (`raise`, `raise e`: the original error propagates, and a cleanup error must not replace it), and a gather of nothing but closes of held resources (`conn.close()`, `aclose()`, `wait_closed()`, `disconnect()`, `dispose()`, `unsubscribe()`, `__aexit__(...)`, also as `_close()` or `async_unsubscribe()`, directly, in a comprehension, or appended as `create_task(item.close)`, or a `wait()` / `join()` of something told to stop in the statements just before, `stream.stop_streaming()` then `stream.wait()`), where one failing close must not stop the others. Stopping services (`svc.stop()`) is still flagged. Tasks the function did not start (a parameter, an attribute such as `self._writer_task`, a helper's result, a copy of a set kept elsewhere) are not flagged: they have an owner that deals with their failures (a done-callback, a try/except in the task, a later `task.exception()`), and the gather only waits for them to finish.",
       why: '`return_exceptions=True` turns every exception into a value in the result list; nothing is raised and nothing is logged. Unless the code looks at those values, a failed request, a refused connection or a bug in one coroutine disappears without a trace, and code that uses the results as data fails later, far from the cause, on an exception object where it expected a response.',
       example: [
         'import asyncio',
@@ -415,10 +415,29 @@ function isTeardown(node: SyntaxNode, wrapped = false): boolean {
   if (inner.type !== 'call') return false;
   const method = methodCall(inner);
   if (method && isTeardownName(method.method)) return true;
+  if (method && (method.method === 'wait' || method.method === 'join') && stoppedJustBefore(inner, method.receiver.text)) return true;
   const callee = dottedName(inner.childForFieldName('function'));
   const last = callee?.slice(callee.lastIndexOf('.') + 1) ?? '';
   const first = inner.childForFieldName('arguments')?.namedChildren[0];
   return !wrapped && SPAWN_NAMES.has(last) && first !== undefined && first.type !== 'keyword_argument' && isTeardown(first, true);
+}
+
+/** Methods that tell a worker or stream to stop, whose `wait()` / `join()` then waits for it to end. */
+const STOP = /^(stop\w*|cancel|close|shutdown)$/;
+
+/**
+ * `stream.stop_streaming()` and then `stream.wait()` in the same block (aiohttp-sse's graceful
+ * shutdown): the wait is for something just told to stop, a teardown like a close.
+ */
+function stoppedJustBefore(wait: SyntaxNode, receiver: string): boolean {
+  let statement: SyntaxNode | null = wait;
+  while (statement && statement.parent?.type !== 'block' && statement.parent?.type !== 'module') statement = statement.parent;
+  for (let before = statement?.previousNamedSibling ?? null; before; before = before.previousNamedSibling) {
+    const call = before.type === 'expression_statement' ? before.namedChild(0) : null;
+    const stop = call?.type === 'call' ? methodCall(call) : null;
+    if (stop && stop.receiver.text === receiver && STOP.test(stop.method)) return true;
+  }
+  return false;
 }
 
 /**
