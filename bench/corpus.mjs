@@ -777,6 +777,30 @@ export const HELD_OUT_10_SOURCES = () =>
     .filter((pkg) => pkg !== 'python3-azure');
 
 /**
+ * Held-out round 11 (`CORPUS=held-out-11`): the same kind of code as round 10 (what a source
+ * package holds and its binary package does not install), from Debian 13's (trixie's) newer source
+ * packages of the tuned corpus and rounds 3 to 5, leaving out the packages whose Debian 12 source
+ * round 10 already read. The binary packages are trixie's too, so the files left out are the ones
+ * that version installs.
+ */
+export const HELD_OUT_11_SOURCES = () =>
+  [...DEBIAN_PACKAGES, ...HELD_OUT_3_PACKAGES, ...HELD_OUT_4_PACKAGES, ...HELD_OUT_5_PACKAGES]
+    .map((entry) => entry.split(':')[0])
+    .filter((pkg) => pkg !== 'python3-azure' && !READ_BY_ROUND_10.has(pkg))
+    .map((pkg) => `${pkg}@trixie`);
+
+/** The packages whose Debian 12 source trees round 10 read (the mirror served them). */
+const READ_BY_ROUND_10 = new Set([
+  'mitmproxy', 'python3-aioamqp', 'python3-aiodogstatsd', 'python3-aiohttp-apispec', 'python3-aiohttp-oauthlib',
+  'python3-aiohttp-proxy', 'python3-aioinflux', 'python3-aiomeasures', 'python3-aioprocessing', 'python3-aioredis',
+  'python3-aiosasl', 'python3-aioxmpp', 'python3-aiozipkin', 'python3-aiozmq', 'python3-aws-xray-sdk',
+  'python3-dbus-next', 'python3-django', 'python3-editobj3', 'python3-electrum', 'python3-falcon', 'python3-grpcio',
+  'python3-httpcore', 'python3-i3ipc', 'python3-irc', 'python3-jinja2', 'python3-loguru', 'python3-panoramisk',
+  'python3-ptk', 'python3-pydle', 'python3-pyfavicon', 'python3-pymodbus', 'python3-streamz', 'python3-throttler',
+  'python3-tweepy',
+]);
+
+/**
  * Held-out round 5 (`CORPUS=held-out-5`): the remaining Debian packages with asyncio code (at
  * least five `async def` outside tests). All 55 findings judged once (bench/precision-heldout-5.json);
  * the rules were then reworked on what that found, so it is no longer held out. Of python3-azure (53,769 `async def`s, mostly generated
@@ -1146,11 +1170,11 @@ export function loadCorpus({ set = 'tuned' } = {}) {
     'held-out-8': HELD_OUT_8_PACKAGES,
     'held-out-9': HELD_OUT_9_PACKAGES,
   }[set];
-  if (set === 'held-out-10') {
-    const sources = sourceRoots(HELD_OUT_10_SOURCES());
+  if (set === 'held-out-10' || set === 'held-out-11') {
+    const sources = sourceRoots(set === 'held-out-10' ? HELD_OUT_10_SOURCES() : HELD_OUT_11_SOURCES());
     return { roots: sources.roots, files: corpusFiles(sources.roots), missing: sources.missing };
   }
-  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-10`);
+  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-11`);
   const heldOut = set !== 'tuned';
   const debian = debianRoots(packages);
   const roots = heldOut ? debian.roots : [stdlibAsyncioRoot(), ...debian.roots];
