@@ -105,6 +105,46 @@ function isEventDispatch(node: SyntaxNode, loopBody: SyntaxNode | null): boolean
 }
 
 
+/** The blocks of an `if` chain with their tests: its `if`, every `elif`, and the `else` (no test). */
+function branchBlocks(node: SyntaxNode): { block: SyntaxNode | null; condition: SyntaxNode | null }[] {
+  const blocks = [{ block: node.childForFieldName('consequence'), condition: node.childForFieldName('condition') }];
+  for (const branch of node.namedChildren) {
+    if (branch.type === 'elif_clause') blocks.push({ block: branch.childForFieldName('consequence'), condition: branch.childForFieldName('condition') });
+    if (branch.type === 'else_clause') blocks.push({ block: branch.childForFieldName('body'), condition: null });
+  }
+  return blocks;
+}
+
+/**
+ * `x is None`, `x == h11.NEED_DATA`, `x is PAUSED`: a comparison with a sentinel (None, or a name
+ * in capitals), the case of a take that returned no value yet.
+ */
+function isSentinelTest(condition: SyntaxNode): boolean {
+  const node = unparenthesize(condition);
+  if (node.type !== 'comparison_operator' || node.namedChildCount !== 2) return false;
+  const operator = node.children.filter((c) => !c.isNamed).map((c) => c.type).join(' ');
+  if (operator !== 'is' && operator !== '==') return false;
+  const value = node.namedChild(1)!;
+  const last = value.type === 'attribute' ? value.childForFieldName('attribute')?.text : value.text;
+  return value.type === 'none' || /^[A-Z][A-Z0-9_]*$/.test(last ?? '');
+}
+
+/**
+ * A `try` whose body cannot suspend and takes a value (`part = string_reader.read()`), with a handler
+ * that awaits (reading more input when the take raised `WantRead`): its `else` only runs after a
+ * successful take.
+ */
+function takesWithWaitingHandler(tryStatement: SyntaxNode, bodySuspends: boolean): boolean {
+  if (bodySuspends) return false;
+  const body = tryStatement.childForFieldName('body');
+  const takes = (body?.namedChildren ?? []).some((statement) => {
+    const value = statement.type === 'expression_statement' ? statement.namedChild(0) : null;
+    return value?.type === 'assignment' && unparenthesize(value.childForFieldName('right') ?? value).type === 'call';
+  });
+  const waits = tryStatement.namedChildren.some((part) => part.type === 'except_clause' && suspends(part.namedChildren.find((c) => c.type === 'block') ?? null));
+  return takes && waits;
+}
+
 /** Methods that take an item off a collection (and raise, or return a default, once it is empty). */
 const CONSUMING_METHODS = new Set(['pop', 'popleft', 'popitem', 'get_nowait']);
 
@@ -275,6 +315,16 @@ class Paths {
 
   private ifStatement(node: SyntaxNode): Unchecked {
     if (suspends(node.childForFieldName('condition'))) return LEAVES;
+    // A dispatch on the value this pass took in, one of whose cases waits for more input (h11's
+    // `if event is NEED_DATA: await ...`): the other cases, `else` included, handle a value taken.
+    if (isEventDispatch(node, this.loopBody)) {
+      const branches = branchBlocks(node).map(({ block, condition }) => ({ sentinel: condition !== null && isSentinelTest(condition), block, paths: this.block(block) }));
+      // A sentinel case that neither waits nor leaves (`if message is None: continue`) is the spin.
+      const sentinels = branches.filter((b) => b.sentinel);
+      const waits = (b: (typeof branches)[number]) => !b.paths.fall && b.paths.continueRow < 0 && !b.paths.brk && suspends(b.block);
+      const settles = (b: (typeof branches)[number]) => !b.paths.fall && b.paths.continueRow < 0;
+      if (sentinels.some(waits) && sentinels.every(settles)) return { fall: false, continueRow: -1, brk: branches.some((b) => b.paths.brk) };
+    }
     // A branch entered only after a call that changed the object's state is progress, not a spin.
     let out = this.loop && stateChangingGuard(node.childForFieldName('condition'), this.loop) ? LEAVES : this.block(node.childForFieldName('consequence'));
     for (const branch of node.namedChildren) {
@@ -322,7 +372,10 @@ class Paths {
       if (part.type === 'except_clause' || part.type === 'except_group_clause') {
         if (!bodySuspends) out = merge(out, this.block(part.namedChildren.find((c) => c.type === 'block') ?? null));
       } else if (part.type === 'else_clause') {
-        if (tried.fall) out = merge({ ...out, fall: false }, this.block(part.childForFieldName('body')));
+        // `try: part = reader.read() except WantRead: await ... else: ...`: the `else` runs only when
+        // the body took a value; when there is none the handler waits. The `else` is progress.
+        if (tried.fall && takesWithWaitingHandler(node, bodySuspends)) out = { ...out, fall: false, brk: out.brk || this.block(part.childForFieldName('body')).brk };
+        else if (tried.fall) out = merge({ ...out, fall: false }, this.block(part.childForFieldName('body')));
       } else if (part.type === 'finally_clause') {
         finalBlock = part.namedChildren.find((c) => c.type === 'block') ?? null;
       }
@@ -357,7 +410,7 @@ export const loopWithoutCheckpoint: Rule = {
       never: 'This `while True:` loop never awaits and has no `break`, `return` or `raise`: it runs forever without yielding to the event loop',
     },
     docs: {
-      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()`, but not `d.pop(k, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at. Nor a loop whose body, before its first `await`, leaves on a test of state the body itself changes (`event = conn.next_event()` then `if event is None: return`, a drain; or `if self.state != UNKNOWN: return` where a pass sets `self.state`): a pass that skips the `await` moves that state on.",
+      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. The same dispatch with an `else` is not flagged either when a case testing a sentinel (`event == h11.NEED_DATA`, `x is None`, a name in capitals) waits for more input and no sentinel case carries on without waiting: the other cases, `else` included, handle the value the pass took (`if message is None: continue` is still the spin). Nor the `else` of a `try` that takes a value (`part = reader.read()`) and whose handler awaits more input (after `WantRead`): the `else` runs only after a successful take. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()`, but not `d.pop(k, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at. Nor a loop whose body, before its first `await`, leaves on a test of state the body itself changes (`event = conn.next_event()` then `if event is None: return`, a drain; or `if self.state != UNKNOWN: return` where a pass sets `self.state`): a pass that skips the `await` moves that state on.",
       why: "asyncio switches tasks only when the running task suspends at an `await`. An iteration that skips every `await` hands nothing back to the loop, and when the state that makes it skip does not change (an empty buffer, a paused flag, a closed connection) the loop spins on it: CPU at 100%, and every other task, timer and connection on the event loop frozen, including the very task that would change the state.",
       example: [
         'import asyncio',
