@@ -2,13 +2,18 @@ import type { ReviewSettings } from '../config/settings.js';
 import { findRule } from '../rules/registry.js';
 import type { Finding } from '../rules/types.js';
 
-/** Rules outside the blocking family whose findings are deliberate in tests too: polling for a condition. */
-const RELAXED_IN_TESTS = new Set(['AG305']);
+/**
+ * Rules outside the blocking family whose findings are deliberate in tests too: polling for a
+ * condition, and gathering with `return_exceptions=True` where the test expects failures or checks
+ * the outcome another way (asyncpg's connection-loss test, async-lru's leak test).
+ */
+const RELAXED_IN_TESTS = new Set(['AG305', 'AG402']);
 
 /**
  * A blocking call in test code is usually deliberate (reading a fixture back, waiting on a
  * thread), and so is a test polling until the system under test reaches a state
- * (`while not server.ready: await asyncio.sleep(0.01)`): such findings drop to info and are not
+ * (`while not server.ready: await asyncio.sleep(0.01)`), or one gathering work it expects to fail
+ (`gather(*workers, return_exceptions=True)` after cutting the connection): such findings drop to info and are not
  * posted as review comments. The bugs that matter in tests too (a missing await, a dangling task,
  * a swallowed cancellation) keep their severity. `isTest` is the configuration's `test_paths` matcher.
  */

@@ -10,11 +10,13 @@ function finding(ruleId: string, path: string, severity: Finding['severity']): F
 }
 
 describe('test policy', () => {
-  it('relaxes blocking calls and polling loops in test code only', () => {
+  it('relaxes blocking calls, polling loops and return_exceptions gathers in test code only', () => {
     expect(isRelaxedInTests(finding('AG101', 'tests/test_api.py', 'error'), isTest)).toBe(true);
     expect(isRelaxedInTests(finding('AG305', 'distributed/tests/test_worker.py', 'warning'), isTest)).toBe(true);
     expect(isRelaxedInTests(finding('AG305', 'daphne/testing.py', 'warning'), isTest)).toBe(true);
     expect(isRelaxedInTests(finding('AG305', 'distributed/worker.py', 'warning'), isTest)).toBe(false);
+    expect(isRelaxedInTests(finding('AG402', 'tests/test_adversity.py', 'warning'), isTest)).toBe(true);
+    expect(isRelaxedInTests(finding('AG402', 'asyncpg/pool.py', 'warning'), isTest)).toBe(false);
     expect(isRelaxedInTests(finding('AG101', 'app/api.py', 'error'), isTest)).toBe(false);
     // The bugs that matter in tests too keep their severity.
     for (const rule of ['AG201', 'AG202', 'AG301']) expect(isRelaxedInTests(finding(rule, 'tests/test_api.py', 'error'), isTest), rule).toBe(false);
