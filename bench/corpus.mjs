@@ -801,6 +801,57 @@ const READ_BY_ROUND_10 = new Set([
 ]);
 
 /**
+ * Held-out round 12 (`CORPUS=held-out-12`): every Debian 12 package not used before whose Python
+ * files hold at least one `async def` (found by downloading the 6,130 unused packages under 20 MB
+ * that ship .py files, per the archive's Contents index, and counting): 184 packages, mostly
+ * libraries and tools with a little async code (apprise, borgbackup, buildbot, libervia, mailman3,
+ * matrix-synapse-ldap3, meson, pcs, snakemake, streamlink, udiskie, yt-dlp, tenacity, uvloop) and
+ * the example folders of documentation packages. Left out: CPython's and PyPy's standard library
+ * and test suites (the stdlib's asyncio is tuned on), trio-only and Twisted's own code, the Azure
+ * storage SDKs (generated), ansible (11,602 files, mostly sync), and documentation packages whose
+ * source tree rounds 10 and 11 read. Packages that install their Python outside dist-packages are
+ * read from their /usr.
+ */
+export const HELD_OUT_12_PACKAGES = [
+  'alot', 'apertium-apy', 'apprise', 'black', 'borgbackup', 'borgbackup2', 'buildbot', 'catkin-tools',
+  'cdist', 'frr-pythontools', 'fs-uae-arcade', 'gita', 'kas', 'lava-dispatcher', 'lava-dispatcher-host',
+  'lavacli', 'libervia-backend', 'libervia-cli', 'libervia-pubsub', 'librust-cxx-dev', 'lirc',
+  'localslackirc', 'mailman3', 'matrix-synapse-ldap3', 'meson', 'ognibuild', 'opendrop', 'openlp',
+  'openpaperwork-core', 'pcp', 'pcs', 'pipenv', 'pocsuite3', 'pydoctor', 'pypi2deb', 'python-aio-pika-doc',
+  'python-aiohttp-security-doc', 'python-aiomysql-doc', 'python-aiorpcx-doc', 'python-asyncssh-doc',
+  'python-discord-doc', 'python-kivy-examples', 'python-mpd-doc', 'python-pyrcb2-doc', 'python-slixmpp-doc',
+  'python-sqlalchemy-doc', 'python-tango-doc', 'python-txtorcon-doc', 'python3-absl', 'python3-aiohttp-mako',
+  'python3-aiohttp-openmetrics', 'python3-aiohttp-wsgi', 'python3-aionotify', 'python3-aioopenssl',
+  'python3-aiosignal', 'python3-aiotask-context', 'python3-aioxmlrpc', 'python3-alembic',
+  'python3-apscheduler', 'python3-astroid', 'python3-async-timeout', 'python3-autocommand',
+  'python3-azure-kusto-data', 'python3-backoff', 'python3-behave', 'python3-cached-property', 'python3-can',
+  'python3-celery-progress', 'python3-colcon-cmake', 'python3-colcon-core',
+  'python3-colcon-parallel-executor', 'python3-colcon-ros', 'python3-crochet', 'python3-cs', 'python3-dask',
+  'python3-datalad', 'python3-dbussy', 'python3-decorator', 'python3-django-pgschemas', 'python3-dkim',
+  'python3-doubleratchet', 'python3-duckpy', 'python3-dulwich', 'python3-duniterpy', 'python3-eliot',
+  'python3-fire', 'python3-flask-migrate', 'python3-flask-security', 'python3-freezegun', 'python3-gammu',
+  'python3-gbulb', 'python3-graphene', 'python3-griffe', 'python3-h11', 'python3-h2', 'python3-hl7',
+  'python3-ijson', 'python3-inputremapper', 'python3-joblib', 'python3-jupyter-core',
+  'python3-jupyter-server-mathjax', 'python3-jupyterlab-server', 'python3-lazy-object-proxy',
+  'python3-libcloud', 'python3-libvirt', 'python3-line-profiler', 'python3-mailmanclient',
+  'python3-matplotlib', 'python3-mock', 'python3-msrest', 'python3-msrestazure', 'python3-nbconvert',
+  'python3-noseofyeti', 'python3-numba', 'python3-numpy', 'python3-oldmemo', 'python3-omemo',
+  'python3-optuna', 'python3-osrf-pycommon', 'python3-outcome', 'python3-pandas', 'python3-param',
+  'python3-pebble', 'python3-pexpect', 'python3-pint', 'python3-pip', 'python3-pook', 'python3-portpicker',
+  'python3-prometheus-client', 'python3-psycopg-pool', 'python3-pydantic', 'python3-pydevd',
+  'python3-pyflakes', 'python3-pyld', 'python3-pylsp', 'python3-pypartpicker', 'python3-pytest-mock',
+  'python3-pytestsalt', 'python3-python-utils', 'python3-pytray', 'python3-ratelimiter', 'python3-rcon',
+  'python3-scrapy', 'python3-selenium', 'python3-serial-asyncio', 'python3-setuptools',
+  'python3-siridb-connector', 'python3-sniffio', 'python3-sqlmodel', 'python3-statsd', 'python3-streamlink',
+  'python3-subprocess-tee', 'python3-tenacity', 'python3-tkrzw', 'python3-tqdm', 'python3-transitions',
+  'python3-twomemo', 'python3-txtorcon', 'python3-typed-ast', 'python3-typing-extensions', 'python3-uamqp',
+  'python3-urwid', 'python3-uvloop', 'python3-watchgod', 'python3-websocket', 'python3-x3dh',
+  'python3-xarray', 'python3-xgboost', 'python3-yapf', 'python3-zmq', 'radon', 'shiny-server', 'sms4you',
+  'sms4you-email', 'sms4you-xmpp', 'snakemake', 'staticsite', 'thonny', 'udiskie', 'ueberzug', 'urlwatch',
+  'weechat-matrix', 'yt-dlp', 'ytcc',
+];
+
+/**
  * Held-out round 5 (`CORPUS=held-out-5`): the remaining Debian packages with asyncio code (at
  * least five `async def` outside tests). All 55 findings judged once (bench/precision-heldout-5.json);
  * the rules were then reworked on what that found, so it is no longer held out. Of python3-azure (53,769 `async def`s, mostly generated
@@ -976,7 +1027,7 @@ function download(pkg, target, suite) {
 }
 
 /** Site-packages folders of the Debian packages that could be fetched; the rest are listed as missing. */
-export function debianRoots(packages = DEBIAN_PACKAGES) {
+export function debianRoots(packages = DEBIAN_PACKAGES, { anywhere = false } = {}) {
   const roots = [];
   const missing = [];
   for (const entry of packages) {
@@ -986,7 +1037,10 @@ export function debianRoots(packages = DEBIAN_PACKAGES) {
     const [pkg, suite] = name.split('@');
     const target = join(ROOT, name);
     const site = join(target, 'root/usr/lib/python3/dist-packages');
-    if (!existsSync(site)) {
+    // With `anywhere`, a package that installs its Python elsewhere (an application under
+    // /usr/share, a documentation package's examples) is read from its /usr.
+    const usr = join(target, 'root/usr');
+    if (!existsSync(site) && !(anywhere && existsSync(usr))) {
       // Fetched into a folder of this process's own, then renamed into place in one step: test
       // files running in parallel may fetch the same package at the same time.
       const scratch = `${target}.tmp-${process.pid}`;
@@ -1010,6 +1064,7 @@ export function debianRoots(packages = DEBIAN_PACKAGES) {
       }
     }
     if (existsSync(site)) roots.push({ name: pkg, dir: site, pythonVersion: requiresPython(site), ...(folders ? { only: folders.split(',') } : {}) });
+    else if (anywhere && existsSync(usr)) roots.push({ name: pkg, dir: usr, pythonVersion: null });
     else missing.push(pkg);
   }
   return { roots, missing };
@@ -1169,14 +1224,15 @@ export function loadCorpus({ set = 'tuned' } = {}) {
     'held-out-7': HELD_OUT_7_PACKAGES,
     'held-out-8': HELD_OUT_8_PACKAGES,
     'held-out-9': HELD_OUT_9_PACKAGES,
+    'held-out-12': HELD_OUT_12_PACKAGES,
   }[set];
   if (set === 'held-out-10' || set === 'held-out-11') {
     const sources = sourceRoots(set === 'held-out-10' ? HELD_OUT_10_SOURCES() : HELD_OUT_11_SOURCES());
     return { roots: sources.roots, files: corpusFiles(sources.roots), missing: sources.missing };
   }
-  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-11`);
+  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-12`);
   const heldOut = set !== 'tuned';
-  const debian = debianRoots(packages);
+  const debian = debianRoots(packages, { anywhere: set === 'held-out-12' });
   const roots = heldOut ? debian.roots : [stdlibAsyncioRoot(), ...debian.roots];
   return { roots, files: corpusFiles(roots), missing: debian.missing };
 }
