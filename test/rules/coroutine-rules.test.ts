@@ -58,6 +58,10 @@ describe('AG207 asyncio-run-in-test', () => {
     expect(lines('3.7')).toEqual([9]);
     expect(lines('3.8')).toEqual([6, 9]);
     expect(lines(null)).toEqual([6, 9]);
+    // A project's own base named like a TestCase (pyzmq's BaseZMQTestCase) is a unittest test case too.
+    const own = source.replace('unittest.TestCase', 'BaseZMQTestCase');
+    expect(run(asyncioRunInTest, 'tests/test_t.py', own, '3.6').map((f) => f.line)).toEqual([9]);
+    expect(run(asyncioRunInTest, 'tests/test_t.py', own, '3.8').map((f) => f.message)[0]).toContain('IsolatedAsyncioTestCase');
   });
 
   it('treats a module importing pytest or unittest as test code', () => {
