@@ -47,6 +47,16 @@ function wrapsDescriptor(call: SyntaxNode): boolean {
   return closefd !== null && closefd.type === 'false';
 }
 
+/**
+ * `open(os.devnull, 'w')`, `open('/dev/null')`: the null device involves no disk, so opening and
+ * writing it never wait (subprocess-tee's sink for a discarded stream).
+ */
+function opensNullDevice(ctx: RuleContext, call: SyntaxNode): boolean {
+  const first = positionalArguments(call)[0] ?? keywordArgument(call, 'file');
+  if (!first) return false;
+  return ctx.resolveName(first) === 'os.devnull' || /^[rbuf]*["']\/dev\/null["']$/i.test(first.text);
+}
+
 export const blockingFileIo: Rule = {
   meta: {
     id: 'AG103',
@@ -61,7 +71,7 @@ export const blockingFileIo: Rule = {
       pathMethod: '`Path.{method}()` reads or writes the whole file synchronously, blocking the event loop',
     },
     docs: {
-      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone. `os.fdopen(fd)` is flagged only when the descriptor visibly comes from `os.open(...)` (`os.fdopen(os.open(path, flags, 0o600), \'w\')`, or a local name bound only to `os.open(...)`): on a descriptor that is already open (a pipe, a socket, a tty, a caller\'s descriptor) it does no disk I/O, and pipes and sockets are then best handed to `loop.connect_read_pipe`/`connect_write_pipe`. A file object wrapped around a descriptor opened elsewhere (`open(fd, "rb", closefd=False)`, for `connect_read_pipe`) opens nothing on disk and is not flagged.',
+      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone. `os.fdopen(fd)` is flagged only when the descriptor visibly comes from `os.open(...)` (`os.fdopen(os.open(path, flags, 0o600), \'w\')`, or a local name bound only to `os.open(...)`): on a descriptor that is already open (a pipe, a socket, a tty, a caller\'s descriptor) it does no disk I/O, and pipes and sockets are then best handed to `loop.connect_read_pipe`/`connect_write_pipe`. A file object wrapped around a descriptor opened elsewhere (`open(fd, "rb", closefd=False)`, for `connect_read_pipe`) opens nothing on disk and is not flagged, nor is opening the null device (`open(os.devnull, "w")`, `open("/dev/null")`), which never waits.',
       why: "Disk reads and writes are system calls that block the thread; on a network filesystem, a container's overlay filesystem or a busy disk they take milliseconds to seconds. While they run the event loop does nothing else: every other request waits behind one file read.",
       example: [
         'async def register(registry, token_file):',
@@ -90,7 +100,7 @@ export const blockingFileIo: Rule = {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         if (calleeIn(ctx, node, OPENERS)) {
-          if (wrapsDescriptor(node)) return;
+          if (wrapsDescriptor(node) || opensNullDevice(ctx, node)) return;
           ctx.report({ node, messageId: 'open', data: { callee: calleeText(node) } });
           return;
         }
