@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext, ScopeState } from './types.js';
-import { calleeText, decoratorsOf, dottedName, isTestFile, methodCall, methodsOf } from './util.js';
+import { calleeText, decoratorsOf, dottedName, isTestFile, methodCall, methodsOf, underVersionGuard } from './util.js';
 
 /** unittest's per-test hooks, treated like the tests they prepare. */
 const UNITTEST_HOOKS = new Set(['setUp', 'tearDown', 'setUpClass', 'tearDownClass']);
@@ -50,26 +50,6 @@ function testKind(ctx: RuleContext): TestKind | null {
   const unittestBase = bases.some((base) => /TestCase$/.test(dottedName(base) ?? ''));
   if (unittestBase) return 'unittest';
   return className.startsWith('Test') && !UNITTEST_HOOKS.has(name) ? 'pytest' : null;
-}
-
-/** Names of Python-version flags: `PY_38`, `PY37`, `PY3`, `IS_PY310`, `PYTHON_VERSION`. */
-const VERSION_FLAG = /^(IS_)?PY(THON)?_?(\d|VERSION)/i;
-
-/**
- * The call runs only under a Python-version guard (`if not PY_38:`, `if sys.version_info < (3, 8):`),
- * in either branch: a compatibility fallback for Pythons without `IsolatedAsyncioTestCase`
- * (aiohttp's `AioHTTPTestCase`), where running the loop by hand is the only way.
- */
-function underVersionGuard(node: SyntaxNode, fn: SyntaxNode): boolean {
-  for (let current = node.parent; current && current.id !== fn.id; current = current.parent) {
-    if (current.type !== 'if_statement' && current.type !== 'elif_clause') continue;
-    const condition = current.childForFieldName('condition');
-    if (!condition) continue;
-    if (/\bsys\s*\.\s*version_info\b/.test(condition.text)) return true;
-    const names = [condition, ...condition.descendantsOfType(['identifier', 'attribute'])];
-    if (names.some((n) => (n.type === 'identifier' ? VERSION_FLAG.test(n.text) : VERSION_FLAG.test(n.childForFieldName('attribute')?.text ?? '')))) return true;
-  }
-  return false;
 }
 
 /**

@@ -795,3 +795,23 @@ export function runByTestRunner(ctx: RuleContext, fn: SyntaxNode): boolean {
   if (/^test/.test(fn.childForFieldName('name')?.text ?? '')) return true;
   return decoratorsOf(ctx, fn).some((d) => d === 'fixture' || d.endsWith('.fixture'));
 }
+
+/** Names of Python-version flags: `PY_38`, `PY37`, `PY3`, `IS_PY310`, `PYTHON_VERSION`. */
+const VERSION_FLAG = /^(IS_)?PY(THON)?_?(\d|VERSION)/i;
+
+/**
+ * The node sits under a Python-version guard within `fn` (`if not PY_38:`, `if sys.version_info <
+ * (3, 8):`), in either branch: a compatibility path for older Pythons (aiohttp's `AioHTTPTestCase`
+ * running the loop by hand without `IsolatedAsyncioTestCase`, frr's `get_event_loop()` for 3.6).
+ */
+export function underVersionGuard(node: SyntaxNode, fn: SyntaxNode): boolean {
+  for (let current = node.parent; current && current.id !== fn.id; current = current.parent) {
+    if (current.type !== 'if_statement' && current.type !== 'elif_clause') continue;
+    const condition = current.childForFieldName('condition');
+    if (!condition) continue;
+    if (/\bsys\s*\.\s*version_info\b/.test(condition.text)) return true;
+    const names = [condition, ...condition.descendantsOfType(['identifier', 'attribute'])];
+    if (names.some((n) => (n.type === 'identifier' ? VERSION_FLAG.test(n.text) : VERSION_FLAG.test(n.childForFieldName('attribute')?.text ?? '')))) return true;
+  }
+  return false;
+}
