@@ -48,11 +48,16 @@ function dispatchSubjects(condition: SyntaxNode): string[] | null {
     return args.length === 2 && args[0]!.type !== 'keyword_argument' ? [subjectText(args[0]!)] : null;
   }
   if (node.type === 'comparison_operator' && node.namedChildCount === 2) {
-    const operator = node.children.filter((c) => !c.isNamed).map((c) => c.type).join(' ');
+    const operator = comparisonOperator(node);
     if (operator !== 'is' && operator !== '==' && operator !== 'in') return null;
     return [subjectText(node.namedChild(0)!)];
   }
   return null;
+}
+
+/** The operator of a two-operand comparison as written: `is`, `==`, `in`, `is not`. */
+function comparisonOperator(node: SyntaxNode): string {
+  return node.children.filter((c) => !c.isNamed).map((c) => c.type).join(' ');
 }
 
 /** `type(x)` -> `x`; whitespace collapsed. */
@@ -89,8 +94,7 @@ function assignedFromCallBefore(body: SyntaxNode, name: string, before: SyntaxNo
  */
 function isEventDispatch(node: SyntaxNode, loopBody: SyntaxNode | null): boolean {
   if (!loopBody) return false;
-  const conditions = [node.childForFieldName('condition')];
-  for (const branch of node.namedChildren) if (branch.type === 'elif_clause') conditions.push(branch.childForFieldName('condition'));
+  const conditions = branchBlocks(node).filter((branch) => branch.condition !== null).map((branch) => branch.condition);
   if (conditions.length < 2) return false;
   const counts = new Map<string, number>();
   for (const condition of conditions) {
@@ -122,7 +126,7 @@ function branchBlocks(node: SyntaxNode): { block: SyntaxNode | null; condition: 
 function isSentinelTest(condition: SyntaxNode): boolean {
   const node = unparenthesize(condition);
   if (node.type !== 'comparison_operator' || node.namedChildCount !== 2) return false;
-  const operator = node.children.filter((c) => !c.isNamed).map((c) => c.type).join(' ');
+  const operator = comparisonOperator(node);
   if (operator !== 'is' && operator !== '==') return false;
   const value = node.namedChild(1)!;
   const last = value.type === 'attribute' ? value.childForFieldName('attribute')?.text : value.text;

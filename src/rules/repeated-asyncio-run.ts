@@ -243,7 +243,6 @@ export const repeatedAsyncioRun: Rule = {
       }
       const assignment = call.parent?.type === 'assignment' ? call.parent : null;
       for (const id of assignment?.childForFieldName('left')?.descendantsOfType('identifier') ?? []) names.add(id.text);
-      if (assignment?.childForFieldName('left')?.type === 'identifier') names.add(assignment.childForFieldName('left')!.text);
       return names;
     }
 
