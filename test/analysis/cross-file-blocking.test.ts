@@ -1,6 +1,6 @@
 // transitive-blocking (AG110) across the files of one pull request: the async caller in one file,
 // the blocking helper in another, found through the analyzer (the App's and the CLI's entry).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +133,7 @@ describe('transitive-blocking across the files of a pull request', () => {
     expect(stdout).toContain('pkg/handlers.py:8:14: AG110');
     let single = '';
     await main(['check', 'pkg/handlers.py'], { cwd: dir, stdout: (t) => (single += t), stderr: () => {} });
+    rmSync(dir, { recursive: true, force: true });
     expect(single).not.toContain('AG110');
   });
 });

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 
 const PEERS = fileURLToPath(new URL('../../../shared/peer-suites/ruff-flake8-async/', import.meta.url));
@@ -15,8 +15,14 @@ async function cli(args: string[], cwd = process.cwd()) {
   return { code, stdout, stderr };
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempDir(files: Record<string, string | Buffer>): string {
   const dir = mkdtempSync(join(tmpdir(), 'ag-cli-'));
+  made.push(dir);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), content);
@@ -179,6 +185,7 @@ describe('asyncguard check with configuration', () => {
 describe('asyncguard review', () => {
   function repo(): { dir: string; git: (...args: string[]) => string } {
     const dir = mkdtempSync(join(tmpdir(), 'ag-review-'));
+    made.push(dir);
     const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
     git('init', '-q', '-b', 'main');
     git('config', 'user.email', 't@example.com');

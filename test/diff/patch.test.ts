@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ function gitPatch(before: string, after: string): string {
     execFileSync('git', ['diff', '--no-index', '--no-color', '-U3', 'a.py', 'b.py'], { cwd: dir, encoding: 'utf8' });
   } catch (error) {
     out = (error as { stdout: string }).stdout; // git diff --no-index exits 1 when files differ
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   return out.slice(out.indexOf('@@'));
 }
@@ -83,6 +85,7 @@ describe('parseUnifiedDiff', () => {
     const files = parseUnifiedDiff(git('diff', '--cached', '-M', '--no-color'));
     expect([...files.keys()]).toEqual(['new_name.py']);
     expect(files.get('new_name.py')!.addedLines).toEqual([11]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
