@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { calleeIn, calleeText, keywordArgument, methodCall, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
+import { calleeIn, calleeText, enclosing, identifiersNamed, keywordArgument, methodCall, parenthesized, PATH, positionalArguments, typeOf, unparenthesize } from './util.js';
 
 /** Functions that open a file with blocking reads and writes. */
 const OPENERS = new Set([
@@ -47,6 +47,31 @@ function wrapsDescriptor(call: SyntaxNode): boolean {
   return closefd !== null && closefd.type === 'false';
 }
 
+/** The loop's pipe transports: they take pipes, sockets and character devices, never a regular file. */
+const PIPE_TRANSPORTS = new Set(['connect_read_pipe', 'connect_write_pipe']);
+
+/**
+ * `pipe = io.open(master, 'w+b', 0)` whose every use is an argument of `loop.connect_read_pipe` /
+ * `connect_write_pipe` (multiplex's pty): asyncio refuses a regular file there, so what is opened
+ * is a pipe, a pty or a socket, and the transport does the reading and writing without blocking.
+ */
+function openedForPipeTransport(call: SyntaxNode): boolean {
+  const assignment = parenthesized(call).parent;
+  const name = assignment?.type === 'assignment' && assignment.childForFieldName('right')?.id === parenthesized(call).id ? assignment.childForFieldName('left') : null;
+  const scope = name?.type === 'identifier' ? enclosing(call, 'function_definition') : null;
+  if (!name || !scope) return false;
+  const uses = identifiersNamed(scope, name.text).filter((use) => use.id !== name.id);
+  return (
+    uses.length > 0 &&
+    uses.every((use) => {
+      const args = use.parent;
+      const callee = args?.type === 'argument_list' ? args.parent?.childForFieldName('function') : null;
+      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : null;
+      return method !== null && method !== undefined && PIPE_TRANSPORTS.has(method);
+    })
+  );
+}
+
 /**
  * `open(os.devnull, 'w')`, `open('/dev/null')`: the null device involves no disk, so opening and
  * writing it never wait (subprocess-tee's sink for a discarded stream).
@@ -71,7 +96,7 @@ export const blockingFileIo: Rule = {
       pathMethod: '`Path.{method}()` reads or writes the whole file synchronously, blocking the event loop',
     },
     docs: {
-      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone. `os.fdopen(fd)` is flagged only when the descriptor visibly comes from `os.open(...)` (`os.fdopen(os.open(path, flags, 0o600), \'w\')`, or a local name bound only to `os.open(...)`): on a descriptor that is already open (a pipe, a socket, a tty, a caller\'s descriptor) it does no disk I/O, and pipes and sockets are then best handed to `loop.connect_read_pipe`/`connect_write_pipe`. A file object wrapped around a descriptor opened elsewhere (`open(fd, "rb", closefd=False)`, for `connect_read_pipe`) opens nothing on disk and is not flagged, nor is opening the null device (`open(os.devnull, "w")`, `open("/dev/null")`), which never waits.',
+      what: 'Flags opening or reading/writing files synchronously in async code: `open`, `io.open`, `os.fdopen`, `codecs.open`, `gzip.open`, `bz2.open`, `lzma.open`, and `pathlib.Path.open/read_text/read_bytes/write_text/write_bytes` when the receiver is visibly a `Path` (`Path(p).read_text()`, or a name bound to `Path(...)` or annotated `Path`). A name of unknown type is left alone. `os.fdopen(fd)` is flagged only when the descriptor visibly comes from `os.open(...)` (`os.fdopen(os.open(path, flags, 0o600), \'w\')`, or a local name bound only to `os.open(...)`): on a descriptor that is already open (a pipe, a socket, a tty, a caller\'s descriptor) it does no disk I/O, and pipes and sockets are then best handed to `loop.connect_read_pipe`/`connect_write_pipe`. A file object wrapped around a descriptor opened elsewhere (`open(fd, "rb", closefd=False)`, for `connect_read_pipe`) opens nothing on disk and is not flagged, nor is a file object whose every use is an argument of the loop\'s pipe transports (`pipe = io.open(master_fd, "w+b", 0)`, then `connect_read_pipe(..., pipe)` / `connect_write_pipe(..., pipe)`), which refuse regular files, nor opening the null device (`open(os.devnull, "w")`, `open("/dev/null")`), which never waits.',
       why: "Disk reads and writes are system calls that block the thread; on a network filesystem, a container's overlay filesystem or a busy disk they take milliseconds to seconds. While they run the event loop does nothing else: every other request waits behind one file read.",
       example: [
         'async def register(registry, token_file):',
@@ -100,7 +125,7 @@ export const blockingFileIo: Rule = {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         if (calleeIn(ctx, node, OPENERS)) {
-          if (wrapsDescriptor(node) || opensNullDevice(ctx, node)) return;
+          if (wrapsDescriptor(node) || opensNullDevice(ctx, node) || openedForPipeTransport(node)) return;
           ctx.report({ node, messageId: 'open', data: { callee: calleeText(node) } });
           return;
         }
