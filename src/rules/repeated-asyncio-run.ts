@@ -92,7 +92,7 @@ export const repeatedAsyncioRun: Rule = {
         '`{callee}()` inside a loop builds and closes a new event loop on every iteration: the iterations run one after another, and nothing created on one loop works in the next; {advice}',
     },
     docs: {
-      what: 'Flags the second and later `asyncio.run(...)` of one function, or of the module level, that can run after an earlier one, and an `asyncio.run(...)` inside a loop (`for`, `while`, a comprehension). Not flagged: calls in different functions, calls in branches that exclude each other (`if`/`else`, `match` cases, a `try` body and its `except` fallback), a call after which the path returns, raises or exits, a call in a loop that ends right after it (`return asyncio.run(...)`, `break`), a call in a restart/retry loop (in a `try` with an `except` handler inside a `while` or a `for ... in range(...)`), a worker `while` loop whose coroutine takes a name the iteration bound before the call (`builder = decode(socket.recv())`, then `asyncio.run(process(builder))`: the next job is not known until this one is done), a call inside a lambda or a nested function (a thread running its own loop), `asyncio.Runner().run(...)`, and a later run that shares nothing with the earlier one: no name of its argument (other than the coroutine function called and imported names) appears in the earlier run\'s argument or result (`asyncio.run(demo_a())` then `asyncio.run(demo_b())`, independent demos or sub-tests each opening and closing their own connections), which costs a second loop but cannot hand it an object of the first. In async code AG205 reports `asyncio.run` instead.',
+      what: 'Flags the second and later `asyncio.run(...)` of one function, or of the module level, that can run after an earlier one, and an `asyncio.run(...)` inside a loop (`for`, `while`, a comprehension). Not flagged: calls in different functions, calls in branches that exclude each other (`if`/`else`, `match` cases, a `try` body and its `except` fallback), a call after which the path returns, raises or exits, a call in a loop that ends right after it (`return asyncio.run(...)`, `break`), a call in a restart/retry loop (in a `try` with an `except` handler inside a `while` or a `for ... in range(...)`), a worker `while` loop whose coroutine takes a name the iteration bound before the call (`builder = decode(socket.recv())`, then `asyncio.run(process(builder))`: the next job is not known until this one is done), a call inside a lambda or a nested function (a thread running its own loop), `asyncio.Runner().run(...)`, and a later run that shares nothing with the earlier one: no name of its argument (other than the coroutine function called and imported names) appears in the earlier run\'s argument or result (`asyncio.run(demo_a())` then `asyncio.run(demo_b())`, independent demos or sub-tests each opening and closing their own connections; a shared name assigned anew between the two runs, such as `runners = get_runners()` before each `asyncio.run(*runners)`, counts as fresh), which costs a second loop but cannot hand it an object of the first. In async code AG205 reports `asyncio.run` instead.',
       why: '`asyncio.run` creates a fresh event loop, runs the coroutine, cancels what is left, shuts down the default executor and closes the loop. A second call pays all of that again, and worse, objects created under the first loop are tied to it: an aiohttp `ClientSession`, an asyncpg pool, an `asyncio.Lock` or `Queue` with waiters, a cached future. Used from the second loop they raise "Event loop is closed" or "attached to a different loop", or hang. Inside a loop the iterations also run strictly one after another, giving up the concurrency asyncio is there for.',
       example: [
         'import asyncio',
@@ -254,7 +254,19 @@ export const repeatedAsyncioRun: Rule = {
      */
     function sharesState(earlier: SyntaxNode, later: SyntaxNode): boolean {
       const before = objectsOf(earlier);
-      return [...objectsOf(later)].some((name) => before.has(name));
+      return [...objectsOf(later)].some((name) => before.has(name) && !reboundBetween(name, earlier, later));
+    }
+
+    /**
+     * The name is assigned anew between the two runs (cylc's `runners = get_runners(...)` before
+     * each `asyncio.run(*runners)`): the later run gets a fresh object, not the earlier one's.
+     */
+    function reboundBetween(name: string, earlier: SyntaxNode, later: SyntaxNode): boolean {
+      const scope = ancestors(later).find((node) => node.type === 'function_definition' || node.type === 'module');
+      return (scope?.descendantsOfType('assignment') ?? []).some((assignment) => {
+        const left = assignment.childForFieldName('left');
+        return left?.type === 'identifier' && left.text === name && left.startIndex > earlier.endIndex && left.startIndex < later.startIndex;
+      });
     }
 
     function advice(): string {
