@@ -1,5 +1,5 @@
 import type { SyntaxNode } from '../python/parser.js';
-import type { Rule } from './types.js';
+import type { Rule, RuleContext } from './types.js';
 import { isStub, isTestFile, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
 
 /** asyncio's own ways to bound a wait: what a caller can apply just as well. */
@@ -90,6 +90,52 @@ function boundedAwaitables(call: SyntaxNode, callee: string): SyntaxNode[] {
   return out;
 }
 
+/** The exceptions a deadline raises: asyncio's (an alias of the builtin since 3.11) and the builtin. */
+const TIMEOUT_ERRORS = new Set(['asyncio.TimeoutError', 'asyncio.exceptions.TimeoutError', 'builtins.TimeoutError', 'async_timeout.TimeoutError', 'concurrent.futures.TimeoutError']);
+
+/** Calls that only report: what they are given is not state the handler works with. */
+const REPORTING = /^(print|warnings\.warn|\w*(log|logger|logging|LOGGER)\w*\.\w+)$/i;
+
+/**
+ * The primitive sits in the body of a `try` (within the function) whose handler for the timeout's
+ * exception works with the function's own state: it returns the partial results, retries with the
+ * function's arguments, raises its own error carrying what was read (`MDCReadTimeoutError(reason,
+ * reader._buffer)`). Running out of time means something only the function can act on, which a
+ * deadline set by the caller cannot reproduce. A handler that only logs and returns a constant
+ * (`return {}`) is what a caller's own `except TimeoutError:` does just as well: still flagged.
+ */
+function handlesItsTimeout(ctx: RuleContext, primitive: SyntaxNode, definition: SyntaxNode): boolean {
+  for (let up: SyntaxNode | null = primitive; up && up.id !== definition.id; up = up.parent) {
+    const statement = up.parent;
+    if (statement?.type !== 'try_statement' || statement.childForFieldName('body')?.id !== up.id) continue;
+    for (const clause of statement.namedChildren) {
+      if (clause.type !== 'except_clause') continue;
+      const caught = clause.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment');
+      const value = caught?.type === 'as_pattern' ? caught.namedChild(0) : caught;
+      const types = value?.type === 'tuple' ? value.namedChildren : value ? [value] : [];
+      if (!types.some((type) => TIMEOUT_ERRORS.has(ctx.resolveName(type) ?? ''))) continue;
+      const alias = caught?.type === 'as_pattern' ? caught.namedChildren[1]?.text : undefined;
+      const body = clause.namedChildren.find((c) => c.type === 'block');
+      const usesState = (body?.descendantsOfType('identifier') ?? []).some((id) => {
+        if (id.text === PARAMETER || id.text === alias) return false;
+        const parent = id.parent;
+        if (parent?.type === 'attribute' && parent.childForFieldName('attribute')?.id === id.id) return false;
+        if (parent?.type === 'keyword_argument' && parent.childForFieldName('name')?.id === id.id) return false;
+        for (let n: SyntaxNode | null = parent; n && n.id !== clause.id; n = n.parent) {
+          if (n.type === 'call' && REPORTING.test(n.childForFieldName('function')?.text ?? '')) return false;
+        }
+        const found = ctx.lookup(id.text);
+        return found !== null && found !== undefined && found.scope.node.id === definition.id;
+      });
+      if (usesState) return true;
+    }
+  }
+  return false;
+}
+
+/** What wraps an awaitable, or runs a function, handed in: the result is still the caller's work. */
+const PARAMETER_WRAPPERS = new Set(['asyncio.ensure_future', 'asyncio.create_task', 'asyncio.to_thread']);
+
 /** Every use of the nested function `definition` in `outer` is a call of it. */
 function onlyCalledLocally(outer: SyntaxNode, definition: SyntaxNode): boolean {
   const name = definition.childForFieldName('name');
@@ -113,7 +159,7 @@ export const timeoutParameter: Rule = {
       timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
     },
     docs: {
-      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), a timeout applied inside a loop (it bounds each attempt of a retry loop, or each item, which one deadline set by the caller cannot do), closures only called in the function that defines them (it works out the budget; a closure returned or handed on is still flagged), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor test code (a test path, or a module importing pytest or unittest), where a helper\'s default `timeout=10` is the suite\'s guard against a hanging test rather than an API. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, the coroutine a parameter makes (`await corofunc(**kwargs)`), or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's.",
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), a timeout applied inside a loop (it bounds each attempt of a retry loop, or each item, which one deadline set by the caller cannot do), closures only called in the function that defines them (it works out the budget; a closure returned or handed on is still flagged), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor test code (a test path, or a module importing pytest or unittest), where a helper\'s default `timeout=10` is the suite\'s guard against a hanging test rather than an API. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, the coroutine a parameter makes (`await corofunc(**kwargs)`), or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's; a function parameter run in a thread (`asyncio.to_thread(func, *args)`) counts as one. Nor a function that acts on its own timeout: its `except TimeoutError:` works with the function's state (returns the results found so far, retries with its arguments, raises its own error carrying what it had read), which a deadline set by the caller cannot reproduce. A handler that only logs and returns a constant (`return {}`, `return False`) is still flagged: the caller's own `except TimeoutError:` does that just as well.",
       why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
       example: [
         'import asyncio',
@@ -200,6 +246,7 @@ export const timeoutParameter: Rule = {
         for (let up = node.parent; up && up.id !== definition.id; up = up.parent) {
           if (up.type === 'for_statement' || up.type === 'while_statement') return;
         }
+        if (handlesItsTimeout(ctx, node, definition)) return;
         // A timeout utility (a drop-in `wait_for`): it bounds an awaitable its caller hands it.
         const bounded = boundedAwaitables(node, callee).map(unparenthesize);
         const isParameter = (n: SyntaxNode) =>
@@ -210,13 +257,21 @@ export const timeoutParameter: Rule = {
           if (!found || found.scope.node.id !== definition.id) return false;
           return found.bindings.every((b) => {
             const value = b.kind === 'assign' && b.value ? unparenthesize(b.value) : null;
+            // `cor = asyncio.wait_for(cor, timeout)`: the binding this very call makes.
+            if (value?.id === node.id) return true;
             const wrapper = value?.type === 'call' ? ctx.resolveCallee(value) : null;
             const inner = value ? positionalArguments(value)[0] : undefined;
-            return (wrapper === 'asyncio.ensure_future' || wrapper === 'asyncio.create_task') && inner !== undefined && isParameter(unparenthesize(inner));
+            return wrapper !== null && PARAMETER_WRAPPERS.has(wrapper) && inner !== undefined && isParameter(unparenthesize(inner));
           });
         };
         // ...or the coroutine a parameter makes (`await corofunc(**kwargs)`, aioredis' test runner).
-        const callsParameter = (n: SyntaxNode) => n.type === 'call' && isParameter(unparenthesize(n.childForFieldName('function')!));
+        // ...or a function parameter run in a thread (`asyncio.to_thread(func, *args)`, janitor's `to_thread_timeout`).
+        const callsParameter = (n: SyntaxNode) => {
+          if (n.type !== 'call') return false;
+          if (isParameter(unparenthesize(n.childForFieldName('function')!))) return true;
+          const inner = positionalArguments(n)[0];
+          return ctx.resolveCallee(n) === 'asyncio.to_thread' && inner !== undefined && isParameter(unparenthesize(inner));
+        };
         if (bounded.length > 0 && bounded.every((n) => isParameter(n) || wrapsParameter(n) || callsParameter(n))) return;
         const name = definition.childForFieldName('name')?.text ?? '?';
         if (owner?.kind === 'module' && (exported ??= exportedNames(ctx.file.tree.rootNode)).has(name)) return;
