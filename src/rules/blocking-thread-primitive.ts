@@ -185,14 +185,56 @@ function heldBriefly(ctx: RuleContext, value: SyntaxNode): boolean {
   if (byHand || holders.length === 0) return false;
   return holders.every((holder) => {
     const body = holder.childForFieldName('body');
-    if (!body || body.descendantsOfType(['await', 'yield']).length > 0) return false;
     const sync = enclosing(holder, 'function_definition')?.child(0)?.type !== 'async';
-    return body.descendantsOfType('call').every((call) => {
-      const callee = call.childForFieldName('function');
-      const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
-      return name !== undefined && (IN_MEMORY.has(name) || (sync && name === 'wait'));
-    });
+    return body !== null && worksOnMemory(ctx, body, sync, 0);
   });
+}
+
+/** Constructors and reads that only touch memory: asyncio's primitives, clocks, `typing.cast`. */
+const IN_MEMORY_CALLEES = new Set([
+  'asyncio.Lock', 'asyncio.Event', 'asyncio.Condition', 'asyncio.Semaphore', 'asyncio.Queue', 'time.monotonic',
+  'time.monotonic_ns', 'time.time', 'time.time_ns', 'time.perf_counter', 'time.perf_counter_ns', 'typing.cast',
+]);
+
+/**
+ * Whether `body` only works on memory: no `await` or `yield`, and every call is a container method
+ * or copying builtin (`IN_MEMORY`, and in a sync holder a Condition's `wait()`), a clock read or an
+ * asyncio primitive built (`IN_MEMORY_CALLEES`), the exception of a `raise`, or a function of this
+ * file (`_refresh_snapshot()`, `self._reject()`) whose own body works on memory, followed at most
+ * three calls deep (aiointercept's patch lock, snap7's rate limiter).
+ */
+function worksOnMemory(ctx: RuleContext, body: SyntaxNode, sync: boolean, depth: number): boolean {
+  if (body.descendantsOfType(['await', 'yield']).length > 0) return false;
+  return body.descendantsOfType('call').every((call) => {
+    const callee = call.childForFieldName('function');
+    const name = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+    if (name === undefined) return false;
+    if (IN_MEMORY.has(name) || (sync && name === 'wait')) return true;
+    if (IN_MEMORY_CALLEES.has(ctx.resolveCallee(call) ?? '')) return true;
+    if (call.parent?.type === 'raise_statement') return true;
+    const helper = depth < 3 ? helperDefinition(call) : null;
+    const helperBody = helper?.childForFieldName('body');
+    return helper?.child(0)?.type !== 'async' && helperBody !== null && helperBody !== undefined && worksOnMemory(ctx, helperBody, true, depth + 1);
+  });
+}
+
+/** The one `def` of this file a call reaches: `name()` at module level, `self.name()` in the caller's class. */
+function helperDefinition(call: SyntaxNode): SyntaxNode | null {
+  const callee = call.childForFieldName('function');
+  let scope: SyntaxNode | null = null;
+  let name: string | undefined;
+  if (callee?.type === 'identifier') {
+    scope = call.tree.rootNode;
+    name = callee.text;
+  } else if (callee?.type === 'attribute' && callee.childForFieldName('object')?.text === 'self') {
+    scope = enclosing(call, 'class_definition')?.childForFieldName('body') ?? null;
+    name = callee.childForFieldName('attribute')?.text;
+  }
+  if (!scope || !name) return null;
+  // Undecorated only: a decorator may wrap the helper in anything. A name defined twice is unknown.
+  const named = (child: SyntaxNode) => (child.type === 'decorated_definition' ? child.childForFieldName('definition') : child)?.childForFieldName('name')?.text === name;
+  const found = scope.namedChildren.filter(named);
+  return found.length === 1 && found[0]!.type === 'function_definition' ? found[0]! : null;
 }
 
 /** What puts work on another thread: a thread, an executor, `to_thread`. */
@@ -236,7 +278,7 @@ export const blockingThreadPrimitive: Rule = {
       result: '`.result()` on a `concurrent.futures.Future` blocks the event loop until the work is done',
     },
     docs: {
-      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for. A plain `with` on a lock is also left alone when every holder of that lock (every `with` on it in the class, for `self.x`, or in the file; none taking it by hand with `acquire()`) only works on memory (container methods, copying builtins, `notify()`, and in a sync holder the `wait()` of a Condition, which releases the lock): taking it cannot wait for long. Holding a threading lock across an `await` is flagged, except a `threading.RLock` (every assignment of it) in a class (for `self.x`; else the file) that starts no thread and uses no executor (`Thread`, `Timer`, `ThreadPoolExecutor`, `run_in_executor`, `to_thread`...): every holder then runs on the loop thread, and an RLock lets the thread that holds it take it again, so no task ever waits for it.',
+      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for. A plain `with` on a lock is also left alone when every holder of that lock (every `with` on it in the class, for `self.x`, or in the file; none taking it by hand with `acquire()`) only works on memory (container methods, copying builtins, `notify()`, and in a sync holder the `wait()` of a Condition, which releases the lock; clock reads, asyncio primitives built, the exception of a `raise`, and calls of this file\'s own undecorated functions, module-level or `self.` methods, whose bodies work on memory in turn, three calls deep): taking it cannot wait for long. Holding a threading lock across an `await` is flagged, except a `threading.RLock` (every assignment of it) in a class (for `self.x`; else the file) that starts no thread and uses no executor (`Thread`, `Timer`, `ThreadPoolExecutor`, `run_in_executor`, `to_thread`...): every holder then runs on the loop thread, and an RLock lets the thread that holds it take it again, so no task ever waits for it.',
       why: 'These calls park the calling thread until another thread acts. In async code the calling thread is the event loop: no task runs, no timer fires and no socket is served until the other thread releases the lock, sets the event, fills the queue or finishes the work. If that other party is itself a task on the same loop (a threading lock held across an `await`, a future that needs the loop to complete), it can never run: the service deadlocks.',
       example: [
         'import queue',
