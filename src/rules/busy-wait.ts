@@ -208,16 +208,32 @@ function readsThreadSetAttribute(loop: SyntaxNode, condition: SyntaxNode): boole
       .filter((k) => k.childForFieldName('name')?.text === 'target' && /^self\.\w+$/.test(k.childForFieldName('value')?.text ?? ''))
       .map((k) => k.childForFieldName('value')!.text.slice('self.'.length)),
   );
-  if (targets.size === 0) return false;
-  const assignedThere = new Set<string>();
-  for (const fn of methodsOf(cls)) {
-    if (!targets.has(fn.childForFieldName('name')?.text ?? '')) continue;
-    for (const assignment of fn.descendantsOfType('assignment')) {
+  const threaded = targets.size > 0 || threadSubclass(cls);
+  if (!threaded) return false;
+  const assignedIn = (fn: SyntaxNode) =>
+    fn.descendantsOfType('assignment').flatMap((assignment) => {
       const left = assignment.childForFieldName('left');
-      if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self') assignedThere.add(left.text);
-    }
+      return left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' ? [left.text] : [];
+    });
+  const assignedThere = new Set<string>();
+  const bySync = new Set<string>();
+  const byAsync = new Set<string>();
+  for (const fn of methodsOf(cls)) {
+    const name = fn.childForFieldName('name')?.text ?? '';
+    if (targets.has(name)) for (const attribute of assignedIn(fn)) assignedThere.add(attribute);
+    if (name === '__init__') continue;
+    for (const attribute of assignedIn(fn)) (fn.child(0)?.type === 'async' ? byAsync : bySync).add(attribute);
   }
-  return [condition, ...condition.descendantsOfType('attribute')].some((node) => node.type === 'attribute' && assignedThere.has(node.text));
+  // A `threading.Thread` subclass (zwave-me-ws' websocket listener): its sync methods are the
+  // thread's callbacks, so a flag only they set is set from that thread.
+  const fromThread = (text: string) => assignedThere.has(text) || (threadSubclass(cls) && bySync.has(text) && !byAsync.has(text));
+  return [condition, ...condition.descendantsOfType('attribute')].some((node) => node.type === 'attribute' && fromThread(node.text));
+}
+
+/** A class deriving from `threading.Thread` (or `Thread` imported from it). */
+function threadSubclass(cls: SyntaxNode): boolean {
+  const bases = cls.childForFieldName('superclasses')?.namedChildren ?? [];
+  return bases.some((base) => /^(threading\.)?Thread$/.test(base.text));
 }
 
 export const busyWait: Rule = {
@@ -234,7 +250,7 @@ export const busyWait: Rule = {
       pollUntil: 'This loop polls until `{condition}` with `asyncio.sleep({interval})`: it wakes up to re-check instead of waiting for the change',
     },
     docs: {
-      what: "Flags, in async code, a `while <condition>:` loop whose body is only `await asyncio.sleep(...)` (comments and `pass` aside), and the same poll written as `while True:` with `if <condition>: break` and the sleep as its only statements (either order). Only conditions that read program state are flagged (names, attributes, subscripts, comparisons, `len()`: a flag some other task sets); calls count as program state only when they ask an asyncio object of the program (`event.is_set()`, `queue.empty()`, `lock.locked()` on objects the file shows to be asyncio ones, `task.done()` on a task or future the function created). Any other call (`while not operation.done():`, `while not client.is_ready():`) may be polling the outside world (a remote job, a file, a device), where sleeping between checks is the only way, and is not flagged. `while True:` around a sleep alone is the 'run forever' idiom of a `main()` and is not flagged; loops that do other work between checks (retries, progress reporting, a back-off) are not polls; trio and anyio sleeps are out of scope. Not flagged either: a condition that reads an attribute (or global) assigned in a signal handler of the same file, a function registered with `signal.signal(sig, handler)` or `loop.add_signal_handler(sig, handler)` (a name, `self.handler` or `functools.partial(handler, ...)`), like uvicorn's `force_exit`: a handler installed with `signal.signal` runs between two bytecodes of whatever the loop is doing and cannot set an `asyncio.Event` safely, so polling the flag is the sound design. Nor a condition that reads a public attribute (no leading underscore) of an optional object the caller may pass, a parameter defaulting to `None` (nio's `while monitor and monitor.pause:` on a `monitor=None` transfer monitor): the flag is the caller's public interface, which the caller may toggle from another thread (where an `asyncio.Event` cannot be set safely), and the function does not own the object to give it an Event. Nor a condition on an attribute of the instance (`self._server_running`) that the method the class runs in a thread of its own assigns (`Thread(target=self._run)`, and `_run` sets the flag): it is set from that thread, where an `asyncio.Event` cannot be set safely. In test paths (`test_paths`) the finding drops to info and is not commented: a test polling until the system under test is ready is deliberate.",
+      what: "Flags, in async code, a `while <condition>:` loop whose body is only `await asyncio.sleep(...)` (comments and `pass` aside), and the same poll written as `while True:` with `if <condition>: break` and the sleep as its only statements (either order). Only conditions that read program state are flagged (names, attributes, subscripts, comparisons, `len()`: a flag some other task sets); calls count as program state only when they ask an asyncio object of the program (`event.is_set()`, `queue.empty()`, `lock.locked()` on objects the file shows to be asyncio ones, `task.done()` on a task or future the function created). Any other call (`while not operation.done():`, `while not client.is_ready():`) may be polling the outside world (a remote job, a file, a device), where sleeping between checks is the only way, and is not flagged. `while True:` around a sleep alone is the 'run forever' idiom of a `main()` and is not flagged; loops that do other work between checks (retries, progress reporting, a back-off) are not polls; trio and anyio sleeps are out of scope. Not flagged either: a condition that reads an attribute (or global) assigned in a signal handler of the same file, a function registered with `signal.signal(sig, handler)` or `loop.add_signal_handler(sig, handler)` (a name, `self.handler` or `functools.partial(handler, ...)`), like uvicorn's `force_exit`: a handler installed with `signal.signal` runs between two bytecodes of whatever the loop is doing and cannot set an `asyncio.Event` safely, so polling the flag is the sound design. Nor a condition that reads a public attribute (no leading underscore) of an optional object the caller may pass, a parameter defaulting to `None` (nio's `while monitor and monitor.pause:` on a `monitor=None` transfer monitor): the flag is the caller's public interface, which the caller may toggle from another thread (where an `asyncio.Event` cannot be set safely), and the function does not own the object to give it an Event. Nor a condition on an attribute of the instance (`self._server_running`) that the method the class runs in a thread of its own assigns (`Thread(target=self._run)`, and `_run` sets the flag): it is set from that thread, where an `asyncio.Event` cannot be set safely; in a `threading.Thread` subclass, the same holds for a flag that only its sync methods set (outside `__init__`), the thread\'s own callbacks. In test paths (`test_paths`) the finding drops to info and is not commented: a test polling until the system under test is ready is deliberate.",
       why: 'The task wakes up every interval to re-test a condition that some other code sets: it adds up to one interval of latency to every change (or burns the loop with `sleep(0)` and tiny intervals), costs a wake-up per interval per waiter even when nothing happens, and hides who is supposed to signal whom. An `asyncio.Event` or `Condition` wakes the waiter exactly when the state changes; a future, task or process can be awaited directly.',
       example: [
         'import asyncio',
