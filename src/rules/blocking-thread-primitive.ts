@@ -1,6 +1,7 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
 import {
+  definitionsOf,
   enclosing,
   identifierCounts,
   inferWith,
@@ -212,30 +213,14 @@ function worksOnMemory(ctx: RuleContext, body: SyntaxNode, sync: boolean, depth:
     if (IN_MEMORY.has(name) || (sync && name === 'wait')) return true;
     if (IN_MEMORY_CALLEES.has(ctx.resolveCallee(call) ?? '')) return true;
     if (call.parent?.type === 'raise_statement') return true;
-    const helper = depth < 3 ? helperDefinition(call) : null;
-    const helperBody = helper?.childForFieldName('body');
-    return helper?.child(0)?.type !== 'async' && helperBody !== null && helperBody !== undefined && worksOnMemory(ctx, helperBody, true, depth + 1);
+    // One undecorated sync `def` of this file (a decorator may wrap the helper in anything).
+    const helpers = depth < 3 ? definitionsOf(ctx, call) : null;
+    const helper = helpers?.length === 1 && helpers[0]!.parent?.type !== 'decorated_definition' ? helpers[0]! : null;
+    const helperBody = helper?.child(0)?.type !== 'async' ? helper?.childForFieldName('body') : null;
+    return helperBody !== null && helperBody !== undefined && worksOnMemory(ctx, helperBody, true, depth + 1);
   });
 }
 
-/** The one `def` of this file a call reaches: `name()` at module level, `self.name()` in the caller's class. */
-function helperDefinition(call: SyntaxNode): SyntaxNode | null {
-  const callee = call.childForFieldName('function');
-  let scope: SyntaxNode | null = null;
-  let name: string | undefined;
-  if (callee?.type === 'identifier') {
-    scope = call.tree.rootNode;
-    name = callee.text;
-  } else if (callee?.type === 'attribute' && callee.childForFieldName('object')?.text === 'self') {
-    scope = enclosing(call, 'class_definition')?.childForFieldName('body') ?? null;
-    name = callee.childForFieldName('attribute')?.text;
-  }
-  if (!scope || !name) return null;
-  // Undecorated only: a decorator may wrap the helper in anything. A name defined twice is unknown.
-  const named = (child: SyntaxNode) => (child.type === 'decorated_definition' ? child.childForFieldName('definition') : child)?.childForFieldName('name')?.text === name;
-  const found = scope.namedChildren.filter(named);
-  return found.length === 1 && found[0]!.type === 'function_definition' ? found[0]! : null;
-}
 
 /** What puts work on another thread: a thread, an executor, `to_thread`. */
 const THREAD_STARTERS = /\b(Thread|Timer|ThreadPoolExecutor|run_in_executor|to_thread|run_coroutine_threadsafe|call_soon_threadsafe|start_new_thread)\b/;

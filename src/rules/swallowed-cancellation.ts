@@ -1,7 +1,7 @@
 import { foreignEventLoop } from '../python/imports.js';
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, enclosing, methodsOf, NESTED_SCOPES, runAsRoot, runByTestRunner, statementCall, suspends, unparenthesize } from './util.js';
+import { dottedName, enclosing, exceptClauseParts, methodsOf, NESTED_SCOPES, runAsRoot, runByTestRunner, statementCall, suspends, unparenthesize } from './util.js';
 
 /** Exception types whose handler also catches the task's cancellation. */
 const CATCHES_CANCELLATION = new Set(['asyncio.CancelledError', 'builtins.BaseException']);
@@ -35,17 +35,11 @@ interface Caught {
 
 /** What the handler catches, when that includes cancellation; null when it does not. */
 function cancellationCaught(ctx: RuleContext, clause: SyntaxNode): Caught | null {
-  const value = clause.childForFieldName('value') ?? clause.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment') ?? null;
-  if (!value) return { text: 'except:', catchAll: true, name: null };
-  const alias = value.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0) : null;
-  const caught = unparenthesize(value.type === 'as_pattern' ? (value.namedChild(0) ?? value) : value);
-  const types = (caught.type === 'tuple' ? caught.namedChildren : [caught]).map((type) => ctx.resolveName(type) ?? '');
+  const { types: written, written: caught, alias } = exceptClauseParts(clause);
+  if (!caught) return { text: 'except:', catchAll: true, name: null };
+  const types = written.map((type) => ctx.resolveName(type) ?? '');
   if (!types.some((type) => CATCHES_CANCELLATION.has(type))) return null;
-  return {
-    text: `except ${caught.text.replace(/\s+/g, ' ')}:`,
-    catchAll: !types.includes('asyncio.CancelledError'),
-    name: alias?.type === 'identifier' ? alias.text : null,
-  };
+  return { text: `except ${caught.text.replace(/\s+/g, ' ')}:`, catchAll: !types.includes('asyncio.CancelledError'), name: alias };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { isStub, isTestFile, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
+import { exceptClauseParts, isStub, isTestFile, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
 
 /** asyncio's own ways to bound a wait: what a caller can apply just as well. */
 const TIMEOUT_PRIMITIVES = new Set([
@@ -110,11 +110,8 @@ function handlesItsTimeout(ctx: RuleContext, primitive: SyntaxNode, definition: 
     if (statement?.type !== 'try_statement' || statement.childForFieldName('body')?.id !== up.id) continue;
     for (const clause of statement.namedChildren) {
       if (clause.type !== 'except_clause') continue;
-      const caught = clause.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment');
-      const value = caught?.type === 'as_pattern' ? caught.namedChild(0) : caught;
-      const types = value?.type === 'tuple' ? value.namedChildren : value ? [value] : [];
+      const { types, alias } = exceptClauseParts(clause);
       if (!types.some((type) => TIMEOUT_ERRORS.has(ctx.resolveName(type) ?? ''))) continue;
-      const alias = caught?.type === 'as_pattern' ? caught.namedChildren[1]?.text : undefined;
       const body = clause.namedChildren.find((c) => c.type === 'block');
       const usesState = (body?.descendantsOfType('identifier') ?? []).some((id) => {
         if (id.text === PARAMETER || id.text === alias) return false;

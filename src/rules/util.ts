@@ -376,6 +376,18 @@ export function definitionsOf(ctx: RuleContext, coroutine: SyntaxNode): SyntaxNo
 }
 
 /**
+ * What an `except` clause names: the types it catches (a tuple's items, parentheses aside; none for
+ * a bare `except:`) as written, and its `as` name.
+ */
+export function exceptClauseParts(clause: SyntaxNode): { types: SyntaxNode[]; written: SyntaxNode | null; alias: string | null } {
+  const value = clause.childForFieldName('value') ?? clause.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment') ?? null;
+  if (!value) return { types: [], written: null, alias: null };
+  const alias = value.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0) : null;
+  const written = unparenthesize(value.type === 'as_pattern' ? (value.namedChild(0) ?? value) : value);
+  return { types: written.type === 'tuple' ? written.namedChildren : [written], written, alias: alias?.type === 'identifier' ? alias.text : null };
+}
+
+/**
  * The call is the coroutine the program's root runs: the first argument of `asyncio.run(...)` or of
  * `<loop>.run_until_complete(...)`, which no other coroutine awaits.
  */
