@@ -37,7 +37,7 @@ const ours = [];
 const oursAllOn = [];
 for (const file of files) {
   // Each project as its team would configure it: python_version from its Requires-Python.
-  const settings = { blockingCalls: [], pythonVersion: file.pythonVersion };
+  const settings = { ...DEFAULT_SETTINGS.rules, pythonVersion: file.pythonVersion };
   const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings });
   for (const finding of applyTestPolicy(analysis.findings, isTest)) ours.push({ ...finding, corpus: file.corpus });
   oursAllOn.push(...analyzeFile({ path: file.path, source: file.source, addedLines: 'all', severities: OFF_RULES_ON, settings }).findings);

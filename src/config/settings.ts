@@ -1,7 +1,8 @@
 import picomatch from 'picomatch';
 import type { CommentOn } from '../findings/select.js';
 import { findRule, RULES, suggestRules } from '../rules/registry.js';
-import type { Rule, RuleFamily, RuleSettings, Severity } from '../rules/types.js';
+import { DEFAULT_RULE_SETTINGS, DEFAULT_TEST_PATHS, type Rule, type RuleFamily, type RuleSettings, type Severity } from '../rules/types.js';
+import { testPathMatcher } from '../rules/util.js';
 import { configSchema, type ConfigFile } from './schema.js';
 
 /** What one review runs with: the defaults, or a repository's `.github/asyncguard.yml`. */
@@ -16,27 +17,9 @@ export interface ReviewSettings {
   /** Only Python files matching one of these are reviewed (null: all). */
   paths: readonly string[] | null;
   exclude: readonly string[];
-  /** Test code: blocking-family findings there drop to info and are not commented. */
-  testPaths: readonly string[];
-  /** Handed to the rules. */
+  /** Handed to the rules; `rules.testPaths` is test code, where blocking-family findings drop to info and are not commented. */
   rules: RuleSettings;
 }
-
-/** Test and example code, where a blocking call in an async test is usually deliberate. */
-/**
- * Test and example code: test suites, and the harnesses and examples beside them (`daphne/testing.py`,
- * `aiohttp/test_utils.py`, `examples/`), where a blocking call is harmless or deliberate.
- */
-export const DEFAULT_TEST_PATHS = [
-  '**/tests/**',
-  '**/test/**',
-  '**/test_*.py',
-  '**/*_test.py',
-  '**/conftest.py',
-  '**/testing.py',
-  '**/testing/**',
-  '**/examples/**',
-];
 
 export const DEFAULT_SETTINGS: ReviewSettings = {
   commentOn: 'added',
@@ -46,8 +29,7 @@ export const DEFAULT_SETTINGS: ReviewSettings = {
   severities: {},
   paths: null,
   exclude: [],
-  testPaths: DEFAULT_TEST_PATHS,
-  rules: { blockingCalls: [], pythonVersion: null },
+  rules: DEFAULT_RULE_SETTINGS,
 };
 
 /** One thing wrong with a configuration file, as the check run reports it. */
@@ -101,10 +83,10 @@ export function resolveConfig(raw: unknown): ConfigResult {
       severities: severities.severities,
       paths: config.paths ?? null,
       exclude: config.exclude ?? [],
-      testPaths: config.test_paths ?? DEFAULT_TEST_PATHS,
       rules: {
         blockingCalls: Object.entries(config.blocking_calls ?? {}).map(([pattern, suggestion]) => ({ pattern, suggestion })),
         pythonVersion: config.python_version ?? null,
+        testPaths: config.test_paths ?? DEFAULT_TEST_PATHS,
       },
     },
   };
@@ -168,9 +150,8 @@ export function pathFilter(settings: ReviewSettings): { reviewed(path: string): 
   const options = { dot: true };
   const included = settings.paths ? picomatch([...settings.paths], options) : () => true;
   const excluded = settings.exclude.length ? picomatch([...settings.exclude], options) : () => false;
-  const test = settings.testPaths.length ? picomatch([...settings.testPaths], options) : () => false;
   return {
     reviewed: (path) => included(path) && !excluded(path),
-    isTest: (path) => test(path),
+    isTest: testPathMatcher(settings.rules.testPaths),
   };
 }

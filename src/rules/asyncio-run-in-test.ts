@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext, ScopeState } from './types.js';
-import { calleeText, decoratorsOf, dottedName, isTestFile, methodCall, methodsOf, underVersionGuard } from './util.js';
+import { calleeText, decoratorsOf, dottedName, isTestModule, pythonAtLeast, methodCall, methodsOf, underVersionGuard } from './util.js';
 
 /** unittest's per-test hooks, treated like the tests they prepare. */
 const UNITTEST_HOOKS = new Set(['setUp', 'tearDown', 'setUpClass', 'tearDownClass']);
@@ -24,12 +24,6 @@ function onFrameworkLoop(ctx: RuleContext, call: SyntaxNode, owner: SyntaxNode):
     // motor's `AsyncIOTestCase`) holds the loop every test of the class runs on, like a framework's.
     return ASYNC_TEST_FRAMEWORKS.test(resolved) || (/TestCase$/.test(resolved) && !/^unittest\./.test(resolved));
   });
-}
-
-/** The project still supports a Python older than 3.8, which has no `IsolatedAsyncioTestCase`. */
-function before38(version: string | null): boolean {
-  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
-  return match !== null && (Number(match[1]) < 3 || (Number(match[1]) === 3 && Number(match[2]) < 8));
 }
 
 /** What kind of test the innermost scope is, or null when it is not a test function. */
@@ -118,7 +112,7 @@ export const asyncioRunInTest: Rule = {
       unittest: '`{callee}()` inside `{test}` runs the coroutine on a private event loop: derive the class from `unittest.IsolatedAsyncioTestCase` and make the method `async def` (`asyncSetUp` for set-up), then `await` it',
     },
     docs: {
-      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` written directly in a test: a `test*` function of a test module, or a `test*` method (or `setUp`/`tearDown`) of a `Test*` class or of a `unittest.TestCase` subclass (a base class whose name ends in `TestCase`, such as a project\'s `BaseZMQTestCase`, counts as one). A file is a test module when its path matches the default test paths (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`) or it imports pytest or unittest. Not flagged: helpers that are not tests, pytest fixtures (`@pytest.fixture`, which prepare rather than test), lambdas and nested functions inside a test (a server thread running its own loop is a legitimate set-up), `async def` tests (AG205 reports `asyncio.run` there), calls under a Python-version guard (an `if` whose test mentions `sys.version_info` or a flag like `PY_38`, `PY3`, `PYTHON_VERSION`: a fallback for Pythons without `IsolatedAsyncioTestCase`), `run_until_complete` on a loop the test receives as a parameter (a pytest fixture such as `event_loop`, the loop the other fixtures were built on), a coroutine the test defines itself (a nested `async def` called in the argument, or a local built from one: test machinery made for this one call, such as the server of a forked child, or a loop object a sync helper is then tested with), `setUp`/`tearDown` of a class that defines `asyncSetUp`/`asyncTearDown` (a harness following `IsolatedAsyncioTestCase`\'s protocol, whose sync hooks only bridge to the async ones), `self.loop.run_until_complete(...)` in a test case of an async test framework (asynctest, aiounittest, aiohttp\'s `AioHTTPTestCase`, Tornado\'s `AsyncTestCase`) or of a project\'s own harness (a base class named `...TestCase` other than unittest\'s: the loop is the harness\'s, the one every test of the class and its fixtures run on), and unittest test cases of a project whose `python_version` is older than 3.8 (no `IsolatedAsyncioTestCase` there, so running the loop by hand is the only way).',
+      what: 'Flags `asyncio.run(...)` and `loop.run_until_complete(...)` written directly in a test: a `test*` function of a test module, or a `test*` method (or `setUp`/`tearDown`) of a `Test*` class or of a `unittest.TestCase` subclass (a base class whose name ends in `TestCase`, such as a project\'s `BaseZMQTestCase`, counts as one). A file is a test module when its path is one test runners collect (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`) or it imports pytest or unittest. Not flagged: helpers that are not tests, pytest fixtures (`@pytest.fixture`, which prepare rather than test), lambdas and nested functions inside a test (a server thread running its own loop is a legitimate set-up), `async def` tests (AG205 reports `asyncio.run` there), calls under a Python-version guard (an `if` whose test mentions `sys.version_info` or a flag like `PY_38`, `PY3`, `PYTHON_VERSION`: a fallback for Pythons without `IsolatedAsyncioTestCase`), `run_until_complete` on a loop the test receives as a parameter (a pytest fixture such as `event_loop`, the loop the other fixtures were built on), a coroutine the test defines itself (a nested `async def` called in the argument, or a local built from one: test machinery made for this one call, such as the server of a forked child, or a loop object a sync helper is then tested with), `setUp`/`tearDown` of a class that defines `asyncSetUp`/`asyncTearDown` (a harness following `IsolatedAsyncioTestCase`\'s protocol, whose sync hooks only bridge to the async ones), `self.loop.run_until_complete(...)` in a test case of an async test framework (asynctest, aiounittest, aiohttp\'s `AioHTTPTestCase`, Tornado\'s `AsyncTestCase`) or of a project\'s own harness (a base class named `...TestCase` other than unittest\'s: the loop is the harness\'s, the one every test of the class and its fixtures run on), and unittest test cases of a project whose `python_version` is older than 3.8 (no `IsolatedAsyncioTestCase` there, so running the loop by hand is the only way).',
       why: 'A test that starts its own loop tests the code under conditions it never meets in production: a fresh loop per call, nothing shared with fixtures (an async client fixture created on the runner\'s loop fails with "attached to a different loop" when used from it), and no help from the plugin\'s loop management, timeouts and debug mode. With the test itself `async def`, pytest-asyncio or anyio runs it on a managed loop, fixtures and test share that loop, and the test reads like the production code it checks.',
       example: [
         'import asyncio',
@@ -158,7 +152,7 @@ export const asyncioRunInTest: Rule = {
         if (ctx.scope().kind !== 'def') return;
         const isRun = ctx.resolveCallee(node) === 'asyncio.run';
         if (!isRun && methodCall(node)?.method !== 'run_until_complete') return;
-        testFile ??= isTestFile(ctx);
+        testFile ??= isTestModule(ctx);
         if (!testFile) return;
         const kind = testKind(ctx);
         if (!kind) return;
@@ -167,7 +161,7 @@ export const asyncioRunInTest: Rule = {
         if (underVersionGuard(node, fn)) return;
         if (kind === 'unittest' && bridgesAsyncHooks(fn, chain[chain.length - 2]!.node)) return;
         // unittest's own async test case needs Python 3.8; before that a TestCase runs its loop by hand.
-        if (kind === 'unittest' && before38(ctx.settings.pythonVersion)) return;
+        if (kind === 'unittest' && pythonAtLeast(ctx.settings.pythonVersion, 3, 8) === false) return;
         if (kind === 'unittest' && onFrameworkLoop(ctx, node, chain[chain.length - 2]!.node)) return;
         if (runsOwnCoroutine(node, fn)) return;
         if (!isRun && onFixtureLoop(node, fn)) return;

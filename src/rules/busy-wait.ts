@@ -208,8 +208,8 @@ function readsThreadSetAttribute(loop: SyntaxNode, condition: SyntaxNode): boole
       .filter((k) => k.childForFieldName('name')?.text === 'target' && /^self\.\w+$/.test(k.childForFieldName('value')?.text ?? ''))
       .map((k) => k.childForFieldName('value')!.text.slice('self.'.length)),
   );
-  const threaded = targets.size > 0 || threadSubclass(cls);
-  if (!threaded) return false;
+  const subclass = threadSubclass(cls);
+  if (targets.size === 0 && !subclass) return false;
   const assignedIn = (fn: SyntaxNode) =>
     fn.descendantsOfType('assignment').flatMap((assignment) => {
       const left = assignment.childForFieldName('left');
@@ -226,7 +226,7 @@ function readsThreadSetAttribute(loop: SyntaxNode, condition: SyntaxNode): boole
   }
   // A `threading.Thread` subclass (zwave-me-ws' websocket listener): its sync methods are the
   // thread's callbacks, so a flag only they set is set from that thread.
-  const fromThread = (text: string) => assignedThere.has(text) || (threadSubclass(cls) && bySync.has(text) && !byAsync.has(text));
+  const fromThread = (text: string) => assignedThere.has(text) || (subclass && bySync.has(text) && !byAsync.has(text));
   return [condition, ...condition.descendantsOfType('attribute')].some((node) => node.type === 'attribute' && fromThread(node.text));
 }
 

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext, Suggestion } from './types.js';
-import { underVersionGuard } from './util.js';
+import { pythonAtLeast, underVersionGuard } from './util.js';
 
 /**
  * The callee rewritten to `get_running_loop`, as a suggestion replacing the callee's line, or null
@@ -73,7 +73,7 @@ export const getEventLoop: Rule = {
       call(node) {
         if (!ctx.inAsyncCode() || ctx.resolveCallee(node) !== 'asyncio.get_event_loop') return;
         // `get_running_loop()` arrived in Python 3.7: code that still supports 3.6 cannot use it.
-        if (olderThan37(ctx.settings.pythonVersion)) return;
+        if (pythonAtLeast(ctx.settings.pythonVersion, 3, 7) === false) return;
         // ...nor can the branch of a version check written for such Pythons.
         if (underVersionGuard(node, ctx.scope().node)) return;
         const suggestion = runningLoopSuggestion(ctx, node);
@@ -83,9 +83,3 @@ export const getEventLoop: Rule = {
     };
   },
 };
-
-function olderThan37(version: string | null): boolean {
-  if (!version) return false;
-  const [major, minor] = version.split('.').map(Number);
-  return major! < 3 || (major === 3 && minor! < 7);
-}

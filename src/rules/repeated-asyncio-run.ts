@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule } from './types.js';
-import { calleeText } from './util.js';
+import { calleeText, pythonAtLeast } from './util.js';
 
 /*
  * "More than one asyncio.run on a path", decided simply and on the syntax tree of one scope (a
@@ -262,7 +262,8 @@ export const repeatedAsyncioRun: Rule = {
      * each `asyncio.run(*runners)`): the later run gets a fresh object, not the earlier one's.
      */
     function reboundBetween(name: string, earlier: SyntaxNode, later: SyntaxNode): boolean {
-      const scope = ancestors(later).find((node) => node.type === 'function_definition' || node.type === 'module');
+      // The scope both runs are in: the last of `later`'s ancestors.
+      const scope = ancestors(later).at(-1);
       return (scope?.descendantsOfType('assignment') ?? []).some((assignment) => {
         const left = assignment.childForFieldName('left');
         return left?.type === 'identifier' && left.text === name && left.startIndex > earlier.endIndex && left.startIndex < later.startIndex;
@@ -272,10 +273,9 @@ export const repeatedAsyncioRun: Rule = {
     function advice(): string {
       const once = 'put the work in one `async def main()` and call `asyncio.run(main())` once';
       const runner = 'keep one loop for several calls with `with asyncio.Runner() as runner: runner.run(...)`';
-      const version = ctx.settings.pythonVersion;
-      if (version === null) return `${once}, or, on Python 3.11+, ${runner}`;
-      const [major = 0, minor = 0] = version.split('.').map(Number);
-      return major > 3 || (major === 3 && minor >= 11) ? `${once}, or ${runner}` : once;
+      const hasRunner = pythonAtLeast(ctx.settings.pythonVersion, 3, 11);
+      if (hasRunner === null) return `${once}, or, on Python 3.11+, ${runner}`;
+      return hasRunner ? `${once}, or ${runner}` : once;
     }
 
     function where(): string {

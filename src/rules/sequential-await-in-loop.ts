@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_SEMAPHORE, dottedName, inTestFunction, methodCall, namesIO, namesIOVerb, NESTED_SCOPES, shorten, typeOf, unparenthesize } from './util.js';
+import { ASYNCIO_CONDITION, ASYNCIO_EVENT, ASYNCIO_LOCK, ASYNCIO_QUEUE, ASYNCIO_SEMAPHORE, dottedName, inTestFunction, methodCall, namesIO, namesIOVerb, NESTED_SCOPES, pythonAtLeast, shorten, typeOf, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension']);
 
@@ -318,11 +318,6 @@ function resultDropped(node: SyntaxNode): boolean {
   return node.type === 'await' && node.parent?.type === 'expression_statement';
 }
 
-function atLeast311(version: string | null): boolean {
-  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
-  return match !== null && (Number(match[1]) > 3 || (Number(match[1]) === 3 && Number(match[2]) >= 11));
-}
-
 export const sequentialAwaitInLoop: Rule = {
   meta: {
     id: 'AG401',
@@ -368,7 +363,7 @@ export const sequentialAwaitInLoop: Rule = {
   },
   create(ctx) {
     const instead = () =>
-      atLeast311(ctx.settings.pythonVersion)
+      pythonAtLeast(ctx.settings.pythonVersion, 3, 11) === true
         ? '`asyncio.gather(...)` or an `asyncio.TaskGroup`, with an `asyncio.Semaphore` if the input can be large'
         : '`asyncio.gather(...)` (or an `asyncio.TaskGroup` on Python 3.11+), with an `asyncio.Semaphore` if the input can be large';
 

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { exceptClauseParts, isStub, isTestFile, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
+import { exceptClauseParts, isStub, isTestCode, pythonAtLeast, keywordArgument, NESTED_SCOPES, positionalArguments, unparenthesize } from './util.js';
 
 /** asyncio's own ways to bound a wait: what a caller can apply just as well. */
 const TIMEOUT_PRIMITIVES = new Set([
@@ -60,12 +60,6 @@ function documentedFunctions(root: SyntaxNode): Set<string> {
 /** Calls that only compute a number from the timeout (`max(timeout, 1)`): looked through. */
 const ARITHMETIC = new Set(['min', 'max', 'float', 'int', 'abs', 'round']);
 
-function versionAtLeast(version: string | null, major: number, minor: number): boolean | null {
-  const match = version ? /^(\d+)\.(\d+)/.exec(version) : null;
-  if (!match) return null;
-  const [a, b] = [Number(match[1]), Number(match[2])];
-  return a > major || (a === major && b >= minor);
-}
 
 
 /**
@@ -156,7 +150,7 @@ export const timeoutParameter: Rule = {
       timeoutAny: '`{name}()` takes `timeout` only to apply it with `{primitive}()` itself: callers can bound the call with `async with asyncio.timeout(...)` (3.11+) or `asyncio.wait_for(...)`',
     },
     docs: {
-      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), a timeout applied inside a loop (it bounds each attempt of a retry loop, or each item, which one deadline set by the caller cannot do), closures only called in the function that defines them (it works out the budget; a closure returned or handed on is still flagged), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor test code (a test path, or a module importing pytest or unittest), where a helper\'s default `timeout=10` is the suite\'s guard against a hanging test rather than an API. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, the coroutine a parameter makes (`await corofunc(**kwargs)`), or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's; a function parameter run in a thread (`asyncio.to_thread(func, *args)`) counts as one. Nor a function that acts on its own timeout: its `except TimeoutError:` works with the function's state (returns the results found so far, retries with its arguments, raises its own error carrying what it had read), which a deadline set by the caller cannot reproduce. A handler that only logs and returns a constant (`return {}`, `return False`) is still flagged: the caller's own `except TimeoutError:` does that just as well.",
+      what: "Flags the `timeout` parameter of an `async def` that applies it with asyncio's own timeout machinery (`asyncio.wait_for`, `asyncio.timeout`/`timeout_at`, `as_completed(timeout=)`, `async_timeout`): the function re-implements what every caller can do. Deliberately not flagged, because the signature is not the author's to change or the timeout means something else: methods (a class's API, overrides, protocol and abstract methods), a timeout applied inside a loop (it bounds each attempt of a retry loop, or each item, which one deadline set by the caller cannot do), closures only called in the function that defines them (it works out the budget; a closure returned or handed on is still flagged), decorated functions (framework handlers, fixtures, `@overload`, context managers), stubs (`...`, `pass`, `raise NotImplementedError`), functions listed in the module's `__all__` or documented as its API by a Sphinx directive in the module docstring (`.. autofunction:: name`, `.. function:: name`), a `timeout` only handed on to another function or a library (`session.get(url, timeout=timeout)`), whose own timeout may mean a connect or read timeout rather than a deadline, and `asyncio.wait(..., timeout=timeout)`, which returns the partial results where a caller's deadline would raise. Nor test code (a path of the configured `test_paths`, by default test suites, `testing.py` harnesses and `examples/`; a path test runners collect; or a module importing pytest or unittest), where a helper\'s default `timeout=10` is the suite\'s guard against a hanging test rather than an API. Nor a timeout utility, whose whole purpose is to bound an awaitable its caller hands it: the awaitable given to `wait_for`, or everything awaited inside `async with timeout(...)`, is one of the function's own parameters, the coroutine a parameter makes (`await corofunc(**kwargs)`), or a task wrapped straight around one (`task = asyncio.ensure_future(aw)`): a drop-in `wait_for(fut, timeout)` such as asyncpg's `compat.wait_for` or aiostream's; a function parameter run in a thread (`asyncio.to_thread(func, *args)`) counts as one. Nor a function that acts on its own timeout: its `except TimeoutError:` works with the function's state (returns the results found so far, retries with its arguments, raises its own error carrying what it had read), which a deadline set by the caller cannot reproduce. A handler that only logs and returns a constant (`return {}`, `return False`) is still flagged: the caller's own `except TimeoutError:` does that just as well.",
       why: "A timeout parameter bounds only the one wait the function chose to wrap, and composes badly: a caller with its own deadline must translate it into each callee's parameter, and nested functions each start a fresh budget. A deadline set by the caller with `asyncio.timeout()` cancels whatever is being awaited inside it, at any depth, and one deadline covers a whole sequence of calls. This is advice, not a bug: keep the parameter where the API is public and long-standing.",
       example: [
         'import asyncio',
@@ -186,7 +180,7 @@ export const timeoutParameter: Rule = {
   create(ctx) {
     let exported: Set<string> | null = null;
     let documented: Set<string> | null = null;
-    const newTimeout = versionAtLeast(ctx.settings.pythonVersion, 3, 11);
+    const newTimeout = pythonAtLeast(ctx.settings.pythonVersion, 3, 11);
     const messageId = newTimeout === null ? 'timeoutAny' : newTimeout ? 'timeout311' : 'timeoutOld';
 
     /** The read of the function's own `timeout` parameter among this primitive call's arguments, if any. */
@@ -223,7 +217,7 @@ export const timeoutParameter: Rule = {
         const definition = ctx.scope().node;
         if (!parameterRead(node, definition)) return;
         // Test code: a helper's `timeout=10` is the suite's guard against a hanging test, not an API.
-        if ((testFile ??= isTestFile(ctx))) return;
+        if ((testFile ??= isTestCode(ctx))) return;
         const callee = ctx.resolveCallee(node);
         if (!callee || !TIMEOUT_PRIMITIVES.has(callee)) return;
         // The function's own parameter (not a local of the same name only, not an outer one).

@@ -76,9 +76,29 @@ export interface RuleSettings {
   blockingCalls: readonly { pattern: string; suggestion: string }[];
   /** The Python the code targets, `3.11`; null when unknown (rules then assume the oldest supported). */
   pythonVersion: string | null;
+  /**
+   * Test code (`test_paths`, globs): the App's policy relaxes blocking findings there, and rules
+   * that read tests differently (a test's own handlers, a helper's timeout guard) use the same list.
+   */
+  testPaths: readonly string[];
 }
 
-export const DEFAULT_RULE_SETTINGS: RuleSettings = { blockingCalls: [], pythonVersion: null };
+/**
+ * Test and example code: test suites, and the harnesses and examples beside them (`daphne/testing.py`,
+ * `aiohttp/test_utils.py`, `examples/`), where a blocking call is harmless or deliberate.
+ */
+export const DEFAULT_TEST_PATHS: readonly string[] = [
+  '**/tests/**',
+  '**/test/**',
+  '**/test_*.py',
+  '**/*_test.py',
+  '**/conftest.py',
+  '**/testing.py',
+  '**/testing/**',
+  '**/examples/**',
+];
+
+export const DEFAULT_RULE_SETTINGS: RuleSettings = { blockingCalls: [], pythonVersion: null, testPaths: DEFAULT_TEST_PATHS };
 
 export interface RuleContext {
   readonly file: ParsedFile;

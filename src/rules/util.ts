@@ -1,3 +1,4 @@
+import picomatch from 'picomatch';
 import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { RuleContext, Suggestion } from './types.js';
 
@@ -767,12 +768,52 @@ export function namesIOVerb(name: string): boolean {
   return IO_VERBS.has(verbOf(name));
 }
 
-/** The default test paths of `.github/asyncguard.yml` (`tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`). */
-const TEST_PATH = /(^|\/)(tests?\/|test_[^/]*\.pyi?$|[^/]*_test\.pyi?$|conftest\.pyi?$)/;
+/**
+ * Whether the configured Python (`python_version`, `3.11`) is at least `major.minor`; null when it
+ * is not known, so that each rule decides what an unknown version means.
+ */
+export function pythonAtLeast(version: string | null, major: number, minor: number): boolean | null {
+  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (!match) return null;
+  const [a, b] = [Number(match[1]), Number(match[2])];
+  return a > major || (a === major && b >= minor);
+}
 
-/** True when the file is test code: a test path, or a module that imports pytest or unittest. */
-export function isTestFile(ctx: RuleContext): boolean {
-  if (TEST_PATH.test(ctx.file.path.replace(/\\/g, '/'))) return true;
+const testMatchers = new Map<string, (path: string) => boolean>();
+
+/**
+ * Whether a path is test code by the configuration's `test_paths` globs. One matcher per list:
+ * settings reach worker threads as copies, so the list's text is the key.
+ */
+export function testPathMatcher(testPaths: readonly string[]): (path: string) => boolean {
+  const key = testPaths.join('\0');
+  let match = testMatchers.get(key);
+  if (!match) {
+    const glob = testPaths.length ? picomatch([...testPaths], { dot: true }) : () => false;
+    match = (path: string) => glob(path.replace(/\\/g, '/'));
+    testMatchers.set(key, match);
+  }
+  return match;
+}
+
+/** Where test runners collect tests: `tests/`, `test/`, `test_*.py`, `*_test.py`, `conftest.py`. */
+const TEST_MODULE_PATH = /(^|\/)(tests?\/|test_[^/]*\.pyi?$|[^/]*_test\.pyi?$|conftest\.pyi?$)/;
+
+/**
+ * Test code as the team configured it (`test_paths`: suites, harnesses such as `testing.py`,
+ * examples), or a test module: where a helper's guard or a deliberate blocking call is no API.
+ */
+export function isTestCode(ctx: RuleContext): boolean {
+  return testPathMatcher(ctx.settings.testPaths)(ctx.file.path) || isTestModule(ctx);
+}
+
+/**
+ * A module whose `test*` functions a test runner runs: a path runners collect, or a module that
+ * imports pytest or unittest. Narrower than `isTestCode`: a `test_*` function in `examples/` or a
+ * `testing.py` harness is not run as a test.
+ */
+export function isTestModule(ctx: RuleContext): boolean {
+  if (TEST_MODULE_PATH.test(ctx.file.path.replace(/\\/g, '/'))) return true;
   for (const bindings of ctx.imports.bindingsIn(ctx.file.tree.rootNode).values()) {
     for (const binding of bindings) {
       const target = binding.kind === 'import' ? (binding.target ?? '') : '';
@@ -800,7 +841,7 @@ export function decoratorsOf(ctx: RuleContext, definition: SyntaxNode): string[]
  * class), or a pytest fixture. The runner never cancels it.
  */
 export function runByTestRunner(ctx: RuleContext, fn: SyntaxNode): boolean {
-  if (!isTestFile(ctx)) return false;
+  if (!isTestModule(ctx)) return false;
   const holder = fn.parent?.type === 'decorated_definition' ? fn.parent.parent : fn.parent;
   const topLevel = holder?.type === 'module' || (holder?.type === 'block' && holder.parent?.type === 'class_definition');
   if (!topLevel) return false;

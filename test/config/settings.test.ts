@@ -27,9 +27,9 @@ describe('resolveConfig', () => {
     expect(settings.failOn).toBe('warning');
     expect(settings.paths).toEqual(['src/**']);
     expect(settings.exclude).toEqual(['src/migrations/**']);
-    expect(settings.testPaths).toEqual(['qa/**']);
     expect(settings.rules).toEqual({
       pythonVersion: '3.11',
+      testPaths: ['qa/**'],
       blockingCalls: [
         { pattern: 'legacy.db.query', suggestion: 'use legacy.db.aquery' },
         { pattern: 'slowlib.*', suggestion: 'run it in a thread' },

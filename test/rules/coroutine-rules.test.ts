@@ -9,12 +9,12 @@ import { asyncioRunInTest } from '../../src/rules/asyncio-run-in-test.js';
 import { awaitOutsideAsync } from '../../src/rules/await-outside-async.js';
 import { repeatedAsyncioRun } from '../../src/rules/repeated-asyncio-run.js';
 import { timeoutParameter } from '../../src/rules/timeout-parameter.js';
-import type { Finding, Rule } from '../../src/rules/types.js';
+import { DEFAULT_RULE_SETTINGS, type Finding, type Rule } from '../../src/rules/types.js';
 
 function run(rule: Rule, path: string, source: string, pythonVersion: string | null = null): Finding[] {
   return runRules(parsePython(path, source), [rule], {
     scopes: WHOLE_FILE,
-    settings: { blockingCalls: [], pythonVersion },
+    settings: { ...DEFAULT_RULE_SETTINGS, pythonVersion },
     onRuleError: (_, error) => {
       throw error;
     },
@@ -101,7 +101,7 @@ describe('AG209 await-outside-async', () => {
 describe('AG208 and the configured Python version', () => {
   const source = 'import asyncio\n\nasync def f():\n    return asyncio.get_event_loop()\n';
   const run = (pythonVersion: string | null) =>
-    runRules(parsePython('s.py', source), RULES, { scopes: WHOLE_FILE, settings: { blockingCalls: [], pythonVersion } }).map((f) => f.ruleId);
+    runRules(parsePython('s.py', source), RULES, { scopes: WHOLE_FILE, settings: { ...DEFAULT_RULE_SETTINGS, pythonVersion } }).map((f) => f.ruleId);
 
   it('is silent for code that still supports Python 3.6 (no get_running_loop there)', () => {
     expect(run('3.6')).toEqual([]);
@@ -118,5 +118,20 @@ describe('AG304 timeout-parameter in test code', () => {
   it('leaves a test helper alone and flags the same function in library code', () => {
     expect(run(timeoutParameter, 'tests/helpers.py', source)).toEqual([]);
     expect(run(timeoutParameter, 'pyotgw/helpers.py', source).map((f) => f.line)).toEqual([3]);
+  });
+});
+
+describe('test code follows the configured test_paths', () => {
+  const source = 'import asyncio\n\nasync def wait_ready(event, timeout=10):\n    await asyncio.wait_for(event.wait(), timeout)\n';
+  const inPaths = (path: string, testPaths: readonly string[]) =>
+    runRules(parsePython(path, source), [timeoutParameter], { scopes: WHOLE_FILE, settings: { ...DEFAULT_RULE_SETTINGS, testPaths } }).map((f) => f.line);
+
+  it('a team that keeps its tests in qa/ gets the test-code handling there; examples/ has it only by default', () => {
+    expect(inPaths('qa/helpers.py', ['qa/**'])).toEqual([]);
+    expect(inPaths('qa/helpers.py', DEFAULT_RULE_SETTINGS.testPaths)).toEqual([3]);
+    expect(inPaths('examples/helpers.py', DEFAULT_RULE_SETTINGS.testPaths)).toEqual([]);
+    expect(inPaths('examples/helpers.py', ['qa/**'])).toEqual([3]);
+    // Where a runner collects tests is test code whatever the list says.
+    expect(inPaths('tests/helpers.py', ['qa/**'])).toEqual([]);
   });
 });

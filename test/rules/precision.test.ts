@@ -45,7 +45,7 @@ describe('precision on real code (judged sample)', () => {
     const seen = new Map<string, number>();
     for (const file of files) {
       // Each project as its team would configure it: python_version from its Requires-Python.
-      const settings = { blockingCalls: [], pythonVersion: file.pythonVersion };
+      const settings = { ...DEFAULT_SETTINGS.rules, pythonVersion: file.pythonVersion };
       const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings });
       for (const f of applyTestPolicy(analysis.findings, isTest)) {
         if (isRelaxedInTests(f, isTest)) continue;
