@@ -866,6 +866,69 @@ export const HELD_OUT_13_PACKAGES = [
 ];
 
 /**
+ * Held-out round 14 (`CORPUS=held-out-14`): asyncio code in the source trees of Debian packages that
+ * ship no Python of their own, so that no earlier round (all of which started from Python binary
+ * packages) read it:
+ * - Firefox ESR's own Python: web-platform-tests' WebDriver BiDi client and tests, the
+ *   web-compatibility tests, the profile and update tooling;
+ * - FRR's topotests (munet);
+ * - the few asyncio modules of Chromium's own tools: depot_tools' MCP server, Perfetto's CI
+ *   front end, crossbench, the updater and `utr` scripts.
+ * Vendored projects (`third_party/`, web-platform-tests' `tools/third_party/`, Chromium's copies of
+ * web-platform-tests and gsutil) are left out: Debian packages them, and earlier rounds read them.
+ * Entries are `source@suite:python_version[:folder,folder]`; only the upstream tarball's .py files
+ * are unpacked.
+ */
+export const HELD_OUT_14_TREES = [
+  'firefox-esr@bookworm:3.8',
+  'frr@sid:3.8',
+  'chromium@bookworm:3.8:tools/utr,chrome/updater,third_party/depot_tools/mcp,third_party/perfetto/infra,third_party/crossbench',
+];
+
+/** Paths of vendored code inside the round-14 trees. */
+const VENDORED = /(^|\/)(third_party|tools\/third_party|vendor|vendored)\//;
+
+/**
+ * The upstream tarballs of source packages (`source@suite:python_version[:folders]`), each unpacked to
+ * its .py files under the corpus folder (`tree-<source>/<source>`): the named folders, or the whole
+ * tree without its vendored folders. A tarball the mirror does not serve is listed as missing.
+ */
+export function treeRoots(entries) {
+  const roots = [];
+  const missing = [];
+  for (const entry of entries) {
+    const [name, pythonVersion, folders] = entry.split(':');
+    const [source, suite] = name.split('@');
+    const target = join(ROOT, `tree-${source}`);
+    if (!existsSync(join(target, 'ready'))) {
+      const scratch = `${target}.tmp-${process.pid}`;
+      try {
+        rmSync(scratch, { recursive: true, force: true });
+        mkdirSync(join(scratch, source), { recursive: true });
+        const env = { ...process.env, APT_CONFIG: suiteConfig(suite, 'deb-src') };
+        execFileSync('apt-get', ['source', '--download-only', '--tar-only', '-qq', source], { cwd: scratch, stdio: 'ignore', env });
+        const orig = readdirSync(scratch).find((f) => /\.orig\.tar\.\w+$/.test(f));
+        if (!orig) throw new Error(`no tarball for ${entry}`);
+        execFileSync('tar', ['-xf', orig, '-C', source, '--strip-components=1', '--wildcards', '*.py'], { cwd: scratch, stdio: 'ignore' });
+        rmSync(join(scratch, orig));
+        writeFileSync(join(scratch, 'ready'), '');
+        rmSync(target, { recursive: true, force: true });
+        renameSync(scratch, target);
+      } catch {
+        missing.push(entry);
+        continue;
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    }
+    // Named folders are read as they are; a whole tree without its vendored folders.
+    const only = folders?.split(',');
+    roots.push({ name: source, dir: join(target, source), pythonVersion, ...(only ? { only } : { keep: (path) => !VENDORED.test(path) }) });
+  }
+  return { roots, missing };
+}
+
+/**
  * Held-out round 5 (`CORPUS=held-out-5`): the remaining Debian packages with asyncio code (at
  * least five `async def` outside tests). All 55 findings judged once (bench/precision-heldout-5.json);
  * the rules were then reworked on what that found, so it is no longer held out. Of python3-azure (53,769 `async def`s, mostly generated
@@ -1241,11 +1304,15 @@ export function loadCorpus({ set = 'tuned' } = {}) {
     'held-out-12': HELD_OUT_12_PACKAGES,
     'held-out-13': HELD_OUT_13_PACKAGES,
   }[set];
+  if (set === 'held-out-14') {
+    const trees = treeRoots(HELD_OUT_14_TREES);
+    return { roots: trees.roots, files: corpusFiles(trees.roots), missing: trees.missing };
+  }
   if (set === 'held-out-10' || set === 'held-out-11') {
     const sources = sourceRoots(set === 'held-out-10' ? HELD_OUT_10_SOURCES() : HELD_OUT_11_SOURCES());
     return { roots: sources.roots, files: corpusFiles(sources.roots), missing: sources.missing };
   }
-  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-13`);
+  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-14`);
   const heldOut = set !== 'tuned';
   const debian = debianRoots(packages, { anywhere: set === 'held-out-12' || set === 'held-out-13' });
   const roots = heldOut ? debian.roots : [stdlibAsyncioRoot(), ...debian.roots];
