@@ -133,10 +133,13 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
 
   // Twisted code (autobahn's GUI after `txaio.use_twisted()`): the blocking rules' advice
   // (`asyncio.to_thread`, aiofiles, asyncio.sleep) is asyncio's, and the reactor is not ours to judge.
-  const onTwisted = foreignEventLoop(root) === 'twisted';
+  // A Flask module's async views each run on a loop of their own (Perfetto's CI front end): a
+  // blocking call there stalls only its own request, as it would in a sync view.
+  const loop = foreignEventLoop(root);
+  const blockingOff = loop === 'twisted' || loop === 'flask';
   for (const rule of rules) {
     const severity = options.severityOf?.(rule) ?? rule.meta.severity;
-    if (severity === 'off' || (onTwisted && rule.meta.family === 'blocking')) continue;
+    if (severity === 'off' || (blockingOff && rule.meta.family === 'blocking')) continue;
     const index = active.length;
     active.push({ rule, severity, enabled: true });
     const context: RuleContext = {

@@ -1,4 +1,5 @@
 import type { SyntaxNode } from '../python/parser.js';
+import { TERMINAL_READERS } from './blocking-input.js';
 import type { Rule, RuleContext } from './types.js';
 import { dottedName, methodCall, methodsOf, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
 
@@ -309,7 +310,7 @@ class Paths {
       case 'decorated_definition':
         return FALLS;
       case 'expression_statement': {
-        if (suspends(node) || consumesItem(node) || this.movesCursor(node)) return LEAVES;
+        if (suspends(node) || consumesItem(node) || this.movesCursor(node) || this.readsTerminal(node)) return LEAVES;
         const call = statementCall(node);
         const callee = call ? this.ctx.resolveCallee(call) : null;
         return callee && NEVER_RETURN.has(callee) ? LEAVES : FALLS;
@@ -317,6 +318,20 @@ class Paths {
       default:
         return suspends(node) ? LEAVES : FALLS;
     }
+  }
+
+  /**
+   * A statement that waits for the user's next line (`answer = input(prompt)`, `sys.stdin.readline()`):
+   * a pass through it does not spin on unchanged state, it waits for new input (munet's pause
+   * prompt). That wait blocks the loop, which is blocking-input's (AG106) finding, not this rule's.
+   */
+  private readsTerminal(statement: SyntaxNode): boolean {
+    const expression = statement.namedChildren.find((c) => c.type !== 'comment');
+    const value = expression?.type === 'assignment' ? expression.childForFieldName('right') : expression;
+    const call = value ? unparenthesize(value) : null;
+    if (call?.type !== 'call') return false;
+    const callee = this.ctx.resolveCallee(call);
+    return callee !== null && TERMINAL_READERS.has(callee);
   }
 
   /**
@@ -431,7 +446,7 @@ export const loopWithoutCheckpoint: Rule = {
       never: 'This `while True:` loop never awaits and has no `break`, `return` or `raise`: it runs forever without yielding to the event loop',
     },
     docs: {
-      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. The same dispatch with an `else` is not flagged either when a case testing a sentinel (`event == h11.NEED_DATA`, `x is None`, a name in capitals) waits for more input and no sentinel case carries on without waiting: the other cases, `else` included, handle the value the pass took (`if message is None: continue` is still the spin). Nor the `else` of a `try` that takes a value (`part = reader.read()`) and whose handler awaits more input (after `WantRead`): the `else` runs only after a successful take. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()` or its spelled-out form `q.get(False)` / `q.get(block=False)`, but not `d.pop(k, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at. A path that moves a cursor the loop tests (`index += 1`, where an `if index == len(queue):` in the loop waits or leaves) makes progress too: each such pass moves it towards that test. Nor a loop whose body, before its first `await`, leaves on a test of state the body itself changes (`event = conn.next_event()` then `if event is None: return`, a drain; or `if self.state != UNKNOWN: return` where a pass sets `self.state`): a pass that skips the `await` moves that state on.",
+      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. The same dispatch with an `else` is not flagged either when a case testing a sentinel (`event == h11.NEED_DATA`, `x is None`, a name in capitals) waits for more input and no sentinel case carries on without waiting: the other cases, `else` included, handle the value the pass took (`if message is None: continue` is still the spin). Nor the `else` of a `try` that takes a value (`part = reader.read()`) and whose handler awaits more input (after `WantRead`): the `else` runs only after a successful take. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()` or its spelled-out form `q.get(False)` / `q.get(block=False)`, but not `d.pop(k, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at. A path that moves a cursor the loop tests (`index += 1`, where an `if index == len(queue):` in the loop waits or leaves) makes progress too: each such pass moves it towards that test. So does a pass that waits for the user's next line (`answer = input(prompt)`, `sys.stdin.readline()`): it does not spin on unchanged state, it blocks, which blocking-input (AG106) reports. Nor a loop whose body, before its first `await`, leaves on a test of state the body itself changes (`event = conn.next_event()` then `if event is None: return`, a drain; or `if self.state != UNKNOWN: return` where a pass sets `self.state`): a pass that skips the `await` moves that state on.",
       why: "asyncio switches tasks only when the running task suspends at an `await`. An iteration that skips every `await` hands nothing back to the loop, and when the state that makes it skip does not change (an empty buffer, a paused flag, a closed connection) the loop spins on it: CPU at 100%, and every other task, timer and connection on the event loop frozen, including the very task that would change the state.",
       example: [
         'import asyncio',

@@ -1,4 +1,4 @@
-// Details of AG206, AG207, AG209 and AG304 the fixtures cannot show: advice by Python version, what makes
+// Details of AG206, AG207, AG208, AG209 and AG304 the fixtures cannot show: advice by Python version, what makes
 // a file test code (a fixture's path is its slug, never a test path), notebooks kept as scripts.
 import { describe, expect, it } from 'vitest';
 import { parsePython } from '../../src/python/parser.js';
@@ -108,6 +108,37 @@ describe('AG208 and the configured Python version', () => {
     expect(run('3.7')).toEqual(['AG208']);
     expect(run('3.12')).toEqual(['AG208']);
     expect(run(null)).toEqual(['AG208']);
+  });
+
+  // FRR's ospfclient: `_connect_locked` calls get_event_loop() plainly, and the file's other
+  // functions branch on `sys.version_info[1] > 6` for Python 3.6.
+  const ospf = (check: string) => `import asyncio
+import sys
+
+
+class Client:
+    async def _connect_locked(self):
+        loop = asyncio.get_event_loop()
+        return await loop.create_connection(Protocol, self.host, 2607)
+
+    async def connect(self):
+        if ${check}:
+            asyncio.create_task(self._msg_loop())
+        else:
+            asyncio.get_event_loop().create_task(self._msg_loop())
+`;
+  const lines = (source: string) =>
+    runRules(parsePython('ospfclient.py', source), RULES, { scopes: WHOLE_FILE }).filter((f) => f.ruleId === 'AG208').map((f) => f.line);
+
+  it('is silent in a file whose own version checks keep a branch for Python 3.6', () => {
+    expect(lines(ospf('sys.version_info[1] > 6'))).toEqual([]);
+    expect(lines(ospf('sys.version_info >= (3, 7)'))).toEqual([]);
+    expect(lines(ospf('sys.version_info[:2] < (3, 7)'))).toEqual([]);
+  });
+
+  it('still flags the plain call when the file checks for a later Python', () => {
+    expect(lines(ospf('sys.version_info >= (3, 8)'))).toEqual([7]);
+    expect(lines(ospf('sys.version_info[1] >= 11'))).toEqual([7]);
   });
 });
 

@@ -372,6 +372,44 @@ class Application:
     expect(generic).toEqual(['11:AG104', '12:AG104', '13:AG101', '14:AG110', '21:AG110']);
   });
 
+  // Shaped like Perfetto's CI front end (Chromium's third_party/perfetto/infra/ci/frontend).
+  const flask = (head: string) => `${head}
+import requests
+
+app = flask.Flask(__name__)
+
+
+def gh_req(url):
+    resp = requests.get(url, timeout=30)
+    return resp.json()
+
+
+@app.route('/gh/pulls')
+async def gh_pulls():
+    return gh_req('https://api.github.com/repos/x/y/pulls')
+
+
+async def get_jobs(run_id):
+    with open('/tmp/jobs.json') as f:
+        return gh_req(f.read() + run_id)
+`;
+
+  it('leaves the blocking rules out of a Flask module: each async view runs on a loop of its own', () => {
+    expect(at(run(flask('import flask\n')))).toEqual([]);
+  });
+
+  it('keeps them for a Flask module that also imports asyncio or an asyncio framework', () => {
+    expect(at(run(flask('import flask\nimport asyncio\n')))).toEqual(['16:AG110', '20:AG103', '21:AG110']);
+    expect(at(run(flask('import flask\nfrom quart import Quart\n')))).toEqual(['16:AG110', '20:AG103', '21:AG110']);
+    // Quart's own modules import Flask's internals, not `flask`.
+    expect(at(run(flask('from flask.sessions import SessionMixin\nflask = None\n')))).toEqual(['16:AG110', '20:AG103', '21:AG110']);
+  });
+
+  it('keeps the other families in a Flask module', () => {
+    const source = 'import flask\n\nasync def f(session):\n    session.close()\n\nasync def g():\n    f(None)\n';
+    expect(at(run(source))).toContain('7:AG201');
+  });
+
   it('keeps the other families in a Twisted module', () => {
     const source = 'from twisted.internet import reactor\n\nasync def f(session):\n    session.close()\n\nasync def g():\n    f(None)\n';
     expect(at(run(source))).toContain('7:AG201');
