@@ -876,8 +876,8 @@ export const HELD_OUT_13_PACKAGES = [
  *   front end, crossbench, the updater and `utr` scripts.
  * Vendored projects (`third_party/`, web-platform-tests' `tools/third_party/`, Chromium's copies of
  * web-platform-tests and gsutil) are left out: Debian packages them, and earlier rounds read them.
- * Entries are `source@suite:python_version[:folder,folder]`; only the upstream tarball's .py files
- * are unpacked.
+ * Entries are `source@suite:python_version[:folder,folder]` (an empty version: unknown); only the
+ * upstream tarball's .py files are unpacked.
  */
 export const HELD_OUT_14_TREES = [
   'firefox-esr@bookworm:3.8',
@@ -923,10 +923,31 @@ export function treeRoots(entries) {
     }
     // Named folders are read as they are; a whole tree without its vendored folders.
     const only = folders?.split(',');
-    roots.push({ name: source, dir: join(target, source), pythonVersion, ...(only ? { only } : { keep: (path) => !VENDORED.test(path) }) });
+    roots.push({ name: source, dir: join(target, source), pythonVersion: pythonVersion || null, ...(only ? { only } : { keep: (path) => !VENDORED.test(path) }) });
   }
   return { roots, missing };
 }
+
+/**
+ * Held-out round 15 (`CORPUS=held-out-15`): what the source packages of round 12's packages hold
+ * and their binary packages do not install (tests, examples, scripts), as round 10 did for the
+ * earlier rounds; leaving out the packages whose source rounds 10, 11 or 14 read (the documentation
+ * packages of libraries read before, lava, psycopg-pool, FRR). A source the mirror does not serve
+ * for Debian 12 is read from Debian 13 or unstable. Plus BIND 9's system tests (their
+ * asyncio DNS test servers) and the asyncio tools of Mesa's and Ceph's source trees, from Debian
+ * 13 and unstable.
+ */
+const READ_BEFORE_15 = new Set([
+  'lava-dispatcher', 'lava-dispatcher-host', 'python-aio-pika-doc', 'python-aiohttp-security-doc', 'python-aiomysql-doc',
+  'python-aiorpcx-doc', 'python-asyncssh-doc', 'python-discord-doc', 'python-kivy-examples', 'python-mpd-doc',
+  'python-pyrcb2-doc', 'python-slixmpp-doc', 'python-sqlalchemy-doc', 'python3-psycopg-pool', 'frr-pythontools',
+]);
+export const HELD_OUT_15_SOURCES = () => HELD_OUT_12_PACKAGES.filter((entry) => !READ_BEFORE_15.has(entry));
+export const HELD_OUT_15_TREES = [
+  'bind9@trixie::bin/tests',
+  'mesa@trixie::bin,.marge',
+  'ceph@sid::src/pybind/mgr/cephadm,src/cephadm',
+];
 
 /**
  * Held-out round 5 (`CORPUS=held-out-5`): the remaining Debian packages with asyncio code (at
@@ -1153,12 +1174,12 @@ export function debianRoots(packages = DEBIAN_PACKAGES, { anywhere = false } = {
  * (`aiohttp/client.py` for `python-aiohttp-3.8.4/aiohttp/client.py`), and so are `debian/` and
  * quilt's `.pc/` copies. Roots are named `<binary> (source)`, paths start with the tree's folder.
  */
-export function sourceRoots(packages) {
+export function sourceRoots(packages, { anywhere = false } = {}) {
   const roots = [];
   const missing = [];
   for (const entry of packages) {
     const suite = entry.split(':')[0].split('@')[1] ?? 'bookworm';
-    const binary = debianRoots([entry]).roots[0];
+    const binary = debianRoots([entry], { anywhere }).roots[0];
     if (!binary) {
       missing.push(entry);
       continue;
@@ -1214,7 +1235,14 @@ export function sourceRoots(packages) {
       missing.push(`${binary.name} (source)`);
       continue;
     }
-    const installed = new Set(pythonFiles(binary.dir).map((path) => relative(binary.dir, path)));
+    // A package installed under /usr (round 15) is compared from its own folder on: every tail of
+    // an installed path of at least two parts (`kas/kas.py` of `share/kas/kas/kas.py`).
+    const installed = new Set(
+      pythonFiles(binary.dir).flatMap((path) => {
+        const parts = relative(binary.dir, path).split('/');
+        return binary.dir.endsWith('/usr') ? parts.slice(0, -1).map((_, i) => parts.slice(i).join('/')).filter((tail) => tail.includes('/')) : [parts.join('/')];
+      }),
+    );
     const keep = (path) => {
       const parts = path.split('/');
       if (parts[0] === 'debian' || parts.includes('.pc')) return false;
@@ -1308,11 +1336,24 @@ export function loadCorpus({ set = 'tuned' } = {}) {
     const trees = treeRoots(HELD_OUT_14_TREES);
     return { roots: trees.roots, files: corpusFiles(trees.roots), missing: trees.missing };
   }
+  if (set === 'held-out-15') {
+    // The mirror serves few of Debian 12's source packages now: the others come from Debian 13,
+    // then unstable (their binary packages too, to know what they install).
+    const sources = { roots: [], missing: HELD_OUT_15_SOURCES() };
+    for (const suite of ['', '@trixie', '@sid']) {
+      const found = sourceRoots(sources.missing.map((entry) => `${entry.split('@')[0]}${suite}`), { anywhere: true });
+      sources.roots.push(...found.roots);
+      sources.missing = found.missing;
+    }
+    const trees = treeRoots(HELD_OUT_15_TREES);
+    const roots = [...sources.roots, ...trees.roots];
+    return { roots, files: corpusFiles(roots), missing: [...sources.missing, ...trees.missing] };
+  }
   if (set === 'held-out-10' || set === 'held-out-11') {
     const sources = sourceRoots(set === 'held-out-10' ? HELD_OUT_10_SOURCES() : HELD_OUT_11_SOURCES());
     return { roots: sources.roots, files: corpusFiles(sources.roots), missing: sources.missing };
   }
-  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-14`);
+  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-15`);
   const heldOut = set !== 'tuned';
   const debian = debianRoots(packages, { anywhere: set === 'held-out-12' || set === 'held-out-13' });
   const roots = heldOut ? debian.roots : [stdlibAsyncioRoot(), ...debian.roots];
