@@ -410,6 +410,14 @@ async def get_jobs(run_id):
     expect(at(run(source))).toContain('7:AG201');
   });
 
+  it('leaves the concurrency rules out of a Twisted module: their advice is asyncio.gather', () => {
+    // buildbot's integration tests: `@async_to_deferred` coroutines awaiting Deferreds one by one.
+    const source = (head: string) =>
+      `${head}from buildbot.util.twisted import async_to_deferred\n\n@async_to_deferred\nasync def enrich(master, steps):\n    for step in steps:\n        step['logs'] = await master.data.get(('steps', step['stepid'], 'logs'))\n`;
+    expect(at(run(source('from twisted.internet import defer\n')))).toEqual([]);
+    expect(at(run(source('')))).toEqual(['6:AG401']);
+  });
+
   it('keeps the other families in a Twisted module', () => {
     const source = 'from twisted.internet import reactor\n\nasync def f(session):\n    session.close()\n\nasync def g():\n    f(None)\n';
     expect(at(run(source))).toContain('7:AG201');
