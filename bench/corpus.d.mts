@@ -23,4 +23,4 @@ export const HELD_OUT_9_PACKAGES: string[];
 export const HELD_OUT_3_PACKAGES: string[];
 export const HELD_OUT_4_PACKAGES: string[];
 export const HELD_OUT_5_PACKAGES: string[];
-export function loadCorpus(options?: { set?: 'tuned' | 'held-out-3' | 'held-out-4' | 'held-out-5' | 'held-out-6' | 'held-out-7' | 'held-out-8' | 'held-out-9' }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };
+export function loadCorpus(options?: { set?: 'tuned' | `held-out-${number}` }): { roots: CorpusRoot[]; files: CorpusFile[]; missing: string[] };

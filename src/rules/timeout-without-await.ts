@@ -25,16 +25,15 @@ function timeoutOf(ctx: RuleContext, item: SyntaxNode): string | null {
 
 /**
  * The block is about the timeout itself, not work it bounds (async-timeout's own tests, where it is
- * silent): it uses
- * the object the item binds (`as cm`, then `cm.deadline`, `cm.shift(1)`, `cm.expired()`), or all it
- * does is raise (to show how an exception passes through the timeout).
+ * silent): it uses the object the item binds (`as cm`, then `cm.deadline`, `cm.shift(1)`,
+ * `cm.expired()`), or all it does is raise (to show how an exception passes through the timeout).
  */
 function examinesTimeout(item: SyntaxNode, body: SyntaxNode): boolean {
   const statements = body.namedChildren.filter((c) => c.type !== 'comment');
   if (statements.length > 0 && statements.every((s) => s.type === 'raise_statement')) return true;
-  const alias = item.namedChildren[0]?.type === 'as_pattern' ? item.namedChildren[0].childForFieldName('alias') ?? item.namedChildren[0].namedChildren[1] : null;
-  const name = alias?.type === 'as_pattern_target' ? alias.namedChildren[0] : alias;
-  return name?.type === 'identifier' && identifiersNamed(body, name.text).length > 0;
+  const value = item.namedChild(0);
+  const alias = value?.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0) : null;
+  return alias?.type === 'identifier' && identifiersNamed(body, alias.text).length > 0;
 }
 
 export const timeoutWithoutAwait: Rule = {
