@@ -517,17 +517,17 @@ const SHARED_LOOP_FRAMEWORKS = ['asyncio', 'quart', 'aiohttp', 'starlette', 'fas
 
 /**
  * The event loop a file runs on when it is not one shared asyncio loop: `trio` for a module that
- * imports trio and not asyncio; `twisted` for one that imports Twisted (or selects it with
- * `txaio.use_twisted()`) and not asyncio; `flask` for a Flask module (importing `flask` itself and none
- * of asyncio or an asyncio framework): Flask runs each async view on a private loop of its own, in the
- * request's worker thread, so a blocking call holds up only that request. Null otherwise, including
- * code that runs on both.
+ * imports trio and neither asyncio nor an asyncio framework (anyio runs on both); `twisted` for one
+ * that imports Twisted (or selects it with `txaio.use_twisted()`) and not asyncio; `flask` for a
+ * Flask module (importing `flask` itself and none of asyncio or an asyncio framework): Flask runs each
+ * async view on a private loop of its own, in the request's worker thread, so a blocking call holds
+ * up only that request. Null otherwise, including code that runs on both.
  */
 export function foreignEventLoop(root: SyntaxNode): 'trio' | 'twisted' | 'flask' | null {
   const modules = modulesImported(root);
   const has = (top: string) => modules.some((m) => m === top || m.startsWith(`${top}.`));
   if (has('asyncio')) return null;
-  if (has('trio')) return 'trio';
+  if (has('trio') && !SHARED_LOOP_FRAMEWORKS.some(has)) return 'trio';
   if (has('twisted') || /\btxaio\s*\.\s*use_twisted\s*\(/.test(root.text)) return 'twisted';
   // `flask` itself, not its internals: Quart's own modules import `flask.sessions`, `flask.sansio`.
   if (modules.includes('flask') && !SHARED_LOOP_FRAMEWORKS.some(has)) return 'flask';

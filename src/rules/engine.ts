@@ -131,13 +131,14 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
     options.onRuleError?.(entry.rule, error);
   };
 
-  // Twisted code (autobahn's GUI after `txaio.use_twisted()`): the blocking and concurrency rules'
-  // advice (`asyncio.to_thread`, aiofiles, `asyncio.gather`) is asyncio's, and the reactor is not ours
-  // to judge (buildbot's `@async_to_deferred` tests await Deferreds). A Flask module's async views
-  // each run on a loop of their own (Perfetto's CI front end): a blocking call there stalls only its
-  // own request, as it would in a sync view; gathering a view's awaits still pays off.
+  // Twisted and trio code (autobahn's GUI after `txaio.use_twisted()`, s3ql's block cache): the
+  // blocking and concurrency rules' advice (`asyncio.to_thread`, aiofiles, `asyncio.gather`) is
+  // asyncio's, and another loop is not ours to judge (buildbot's `@async_to_deferred` tests await
+  // Deferreds). A Flask module's async views each run on a loop of their own (Perfetto's CI front
+  // end): a blocking call there stalls only its own request, as it would in a sync view; gathering a
+  // view's awaits still pays off.
   const loop = foreignEventLoop(root);
-  const familiesOff = new Set<string>(loop === 'twisted' ? ['blocking', 'concurrency'] : loop === 'flask' ? ['blocking'] : []);
+  const familiesOff = new Set<string>(loop === 'twisted' || loop === 'trio' ? ['blocking', 'concurrency'] : loop === 'flask' ? ['blocking'] : []);
   for (const rule of rules) {
     const severity = options.severityOf?.(rule) ?? rule.meta.severity;
     if (severity === 'off' || familiesOff.has(rule.meta.family)) continue;

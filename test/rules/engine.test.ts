@@ -418,6 +418,14 @@ async def get_jobs(run_id):
     expect(at(run(source('')))).toEqual(['6:AG401']);
   });
 
+  it('leaves the blocking and concurrency rules out of a trio module too', () => {
+    // s3ql's block cache: trio code writing its cache files.
+    const source = (head: string) =>
+      `${head}import os\n\nasync def get_entry(path, backend, keys):\n    blocks = []\n    with open(path + '.tmp', 'wb') as fh:\n        fh.write(b'')\n    for key in keys:\n        blocks.append(await backend.fetch_object(key))\n    return blocks\n`;
+    expect(at(run(source('import trio\n')))).toEqual([]);
+    expect(at(run(source('import trio\nimport asyncio\n')))).toEqual(['7:AG103', '10:AG401']);
+  });
+
   it('keeps the other families in a Twisted module', () => {
     const source = 'from twisted.internet import reactor\n\nasync def f(session):\n    session.close()\n\nasync def g():\n    f(None)\n';
     expect(at(run(source))).toContain('7:AG201');
