@@ -14,8 +14,8 @@ const RELAXED_IN_TESTS = new Set(['AG305', 'AG402']);
  * thread), and so is a test polling until the system under test reaches a state
  * (`while not server.ready: await asyncio.sleep(0.01)`), or one gathering work it expects to fail
  * (`gather(*workers, return_exceptions=True)` after cutting the connection): such findings drop to
- * info and are not posted as review comments. The bugs that matter in tests too (a missing await, a dangling task,
- * a swallowed cancellation) keep their severity. `isTest` is the configuration's `test_paths` matcher.
+ * info and are not posted as review comments. The bugs that matter in tests too (a missing await,
+ * a dangling task, a swallowed cancellation) keep their severity. `isTest` is the configuration's `test_paths` matcher.
  */
 export function isRelaxedInTests(finding: Pick<Finding, 'path' | 'ruleId'>, isTest: (path: string) => boolean): boolean {
   if (!isTest(finding.path)) return false;

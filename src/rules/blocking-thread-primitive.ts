@@ -221,7 +221,6 @@ function worksOnMemory(ctx: RuleContext, body: SyntaxNode, sync: boolean, depth:
   });
 }
 
-
 /** What puts work on another thread: a thread, an executor, `to_thread`. */
 const THREAD_STARTERS = /\b(Thread|Timer|ThreadPoolExecutor|run_in_executor|to_thread|run_coroutine_threadsafe|call_soon_threadsafe|start_new_thread)\b/;
 

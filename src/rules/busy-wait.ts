@@ -220,9 +220,10 @@ function readsThreadSetAttribute(loop: SyntaxNode, condition: SyntaxNode): boole
   const byAsync = new Set<string>();
   for (const fn of methodsOf(cls)) {
     const name = fn.childForFieldName('name')?.text ?? '';
-    if (targets.has(name)) for (const attribute of assignedIn(fn)) assignedThere.add(attribute);
+    const assigned = assignedIn(fn);
+    if (targets.has(name)) for (const attribute of assigned) assignedThere.add(attribute);
     if (name === '__init__') continue;
-    for (const attribute of assignedIn(fn)) (fn.child(0)?.type === 'async' ? byAsync : bySync).add(attribute);
+    for (const attribute of assigned) (fn.child(0)?.type === 'async' ? byAsync : bySync).add(attribute);
   }
   // A `threading.Thread` subclass (zwave-me-ws' websocket listener): its sync methods are the
   // thread's callbacks, so a flag only they set is set from that thread.

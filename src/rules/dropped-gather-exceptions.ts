@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, identifiersNamed, methodCall, NESTED_SCOPES, parenthesized, unparenthesize } from './util.js';
+import { dottedName, exceptClauseParts, identifiersNamed, methodCall, NESTED_SCOPES, parenthesized, unparenthesize } from './util.js';
 
 const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'generator_expression', 'dictionary_comprehension']);
 const EXCEPTION_CLASSES = new Set(['builtins.Exception', 'builtins.BaseException']);
@@ -383,14 +383,13 @@ function reraisesAfter(statement: SyntaxNode): boolean {
   let clause: SyntaxNode | null = statement.parent;
   while (clause && clause.type !== 'except_clause' && clause.type !== 'except_group_clause' && !NESTED_SCOPES.has(clause.type)) clause = clause.parent;
   if (!clause || NESTED_SCOPES.has(clause.type)) return false;
-  const value = clause.childForFieldName('value');
-  const alias = value?.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0)?.text : undefined;
+  const { alias } = exceptClauseParts(clause);
   const stack = [...clause.namedChildren];
   while (stack.length) {
     const node = stack.pop()!;
     if (node.type === 'raise_statement' && node.startIndex > statement.endIndex) {
       const raised = node.namedChild(0);
-      if (!raised || (alias !== undefined && raised.type === 'identifier' && raised.text === alias)) return true;
+      if (!raised || (alias !== null && raised.type === 'identifier' && raised.text === alias)) return true;
     }
     if (NESTED_SCOPES.has(node.type)) continue;
     stack.push(...node.namedChildren);

@@ -171,10 +171,10 @@ function consumesItem(statement: SyntaxNode): boolean {
   }
   value = unparenthesize(value);
   if (value.type !== 'call') return false;
-  // `next(reader)` without a default: the iterator moves on, and raises StopIteration at its end.
-  if (value.childForFieldName('function')?.text === 'next') return positionalArguments(value).length === 1 && value.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment').length === 1;
-  const method = methodCall(value);
   const args = value.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  // `next(reader)` without a default: the iterator moves on, and raises StopIteration at its end.
+  if (value.childForFieldName('function')?.text === 'next') return args.length === 1 && positionalArguments(value).length === 1;
+  const method = methodCall(value);
   // `queue.get(False)` / `queue.get(block=False)`: `get_nowait()` spelled out (cylc's delta queue).
   if (method?.method === 'get' && args.length === 1 && (args[0]!.type === 'false' || (args[0]!.type === 'keyword_argument' && /^block\s*=\s*False$/.test(args[0]!.text)))) return true;
   if (!method || !CONSUMING_METHODS.has(method.method)) return false;

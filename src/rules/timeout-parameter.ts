@@ -60,8 +60,6 @@ function documentedFunctions(root: SyntaxNode): Set<string> {
 /** Calls that only compute a number from the timeout (`max(timeout, 1)`): looked through. */
 const ARITHMETIC = new Set(['min', 'max', 'float', 'int', 'abs', 'round']);
 
-
-
 /**
  * What the primitive bounds: the awaitable handed to `wait_for(aw, ...)`, or what the body of
  * `async with timeout(...):` awaits. Nothing for `as_completed` (it hands back results to consume,

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
 import type { Rule, RuleContext } from './types.js';
-import { identifiersNamed, runByTestRunner, suspends } from './util.js';
+import { asAlias, identifiersNamed, runByTestRunner, suspends } from './util.js';
 
 /** Context managers that cancel the task when a deadline passes (asyncio, and the async-timeout package). */
 const TIMEOUTS: Record<string, string> = {
@@ -31,9 +31,8 @@ function timeoutOf(ctx: RuleContext, item: SyntaxNode): string | null {
 function examinesTimeout(item: SyntaxNode, body: SyntaxNode): boolean {
   const statements = body.namedChildren.filter((c) => c.type !== 'comment');
   if (statements.length > 0 && statements.every((s) => s.type === 'raise_statement')) return true;
-  const value = item.namedChild(0);
-  const alias = value?.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0) : null;
-  return alias?.type === 'identifier' && identifiersNamed(body, alias.text).length > 0;
+  const alias = asAlias(item.namedChild(0));
+  return alias !== null && identifiersNamed(body, alias).length > 0;
 }
 
 export const timeoutWithoutAwait: Rule = {

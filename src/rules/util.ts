@@ -376,6 +376,12 @@ export function definitionsOf(ctx: RuleContext, coroutine: SyntaxNode): SyntaxNo
   return null;
 }
 
+/** The name an `as` binds (`except E as err`, `with timeout(1) as cm`), or null. */
+export function asAlias(value: SyntaxNode | null | undefined): string | null {
+  const alias = value?.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0) : null;
+  return alias?.type === 'identifier' ? alias.text : null;
+}
+
 /**
  * What an `except` clause names: the types it catches (a tuple's items, parentheses aside; none for
  * a bare `except:`) as written, and its `as` name.
@@ -383,9 +389,8 @@ export function definitionsOf(ctx: RuleContext, coroutine: SyntaxNode): SyntaxNo
 export function exceptClauseParts(clause: SyntaxNode): { types: SyntaxNode[]; written: SyntaxNode | null; alias: string | null } {
   const value = clause.childForFieldName('value') ?? clause.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment') ?? null;
   if (!value) return { types: [], written: null, alias: null };
-  const alias = value.type === 'as_pattern' ? value.childForFieldName('alias')?.namedChild(0) : null;
   const written = unparenthesize(value.type === 'as_pattern' ? (value.namedChild(0) ?? value) : value);
-  return { types: written.type === 'tuple' ? written.namedChildren : [written], written, alias: alias?.type === 'identifier' ? alias.text : null };
+  return { types: written.type === 'tuple' ? written.namedChildren : [written], written, alias: asAlias(value) };
 }
 
 /**
@@ -452,7 +457,6 @@ export function withItemValues(statement: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
-/** The nearest ancestor of `node` of the given type. */
 /** The methods defined directly in a class body (decorated or not). */
 export function methodsOf(cls: SyntaxNode | null): SyntaxNode[] {
   const body = cls?.childForFieldName('body');
@@ -461,6 +465,7 @@ export function methodsOf(cls: SyntaxNode | null): SyntaxNode[] {
     .filter((c): c is SyntaxNode => c?.type === 'function_definition');
 }
 
+/** The nearest ancestor of `node` of the given type. */
 export function enclosing(node: SyntaxNode, type: string): SyntaxNode | null {
   for (let up = node.parent; up; up = up.parent) if (up.type === type) return up;
   return null;

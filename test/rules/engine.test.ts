@@ -402,7 +402,7 @@ async def get_jobs(run_id):
     expect(at(run(flask('import flask\nimport asyncio\n')))).toEqual(['16:AG110', '20:AG103', '21:AG110']);
     expect(at(run(flask('import flask\nfrom quart import Quart\n')))).toEqual(['16:AG110', '20:AG103', '21:AG110']);
     // Quart's own modules import Flask's internals, not `flask`.
-    expect(at(run(flask('from flask.sessions import SessionMixin\nflask = None\n')))).toEqual(['16:AG110', '20:AG103', '21:AG110']);
+    expect(at(run(flask('from flask.sessions import SessionMixin\n')))).toEqual(['15:AG110', '19:AG103', '20:AG110']);
   });
 
   it('keeps the other families in a Flask module', () => {
