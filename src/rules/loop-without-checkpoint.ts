@@ -1,7 +1,6 @@
 import type { SyntaxNode } from '../python/parser.js';
-import { TERMINAL_READERS } from './blocking-input.js';
 import type { Rule, RuleContext } from './types.js';
-import { dottedName, methodCall, methodsOf, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
+import { exceptClauseParts, methodCall, NESTED_SCOPES, positionalArguments, statementCall, suspends, unparenthesize } from './util.js';
 
 
 /** Calls that never return normally: they raise (SystemExit) or end the process. */
@@ -32,123 +31,6 @@ class Unsure extends Error {}
 
 /** Deeper nesting than this is not real code: the loop is left alone (and the stack is safe). */
 const MAX_DEPTH = 100;
-
-/**
- * A dispatch test on a subject: `isinstance(x, T)`, `type(x) is T`, `x is C`, `x == C`, `x in (...)`,
- * or an `or` of such tests. Returns the subjects' texts, or null for any other condition.
- */
-function dispatchSubjects(condition: SyntaxNode): string[] | null {
-  const node = unparenthesize(condition);
-  if (node.type === 'boolean_operator' && node.childForFieldName('operator')?.type === 'or') {
-    const left = dispatchSubjects(node.childForFieldName('left')!);
-    const right = left && dispatchSubjects(node.childForFieldName('right')!);
-    return left && right ? [...left, ...right] : null;
-  }
-  if (node.type === 'call' && node.childForFieldName('function')?.text === 'isinstance') {
-    const args = node.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
-    return args.length === 2 && args[0]!.type !== 'keyword_argument' ? [subjectText(args[0]!)] : null;
-  }
-  if (node.type === 'comparison_operator' && node.namedChildCount === 2) {
-    const operator = comparisonOperator(node);
-    if (operator !== 'is' && operator !== '==' && operator !== 'in') return null;
-    return [subjectText(node.namedChild(0)!)];
-  }
-  return null;
-}
-
-/** The operator of a two-operand comparison as written: `is`, `==`, `in`, `is not`. */
-function comparisonOperator(node: SyntaxNode): string {
-  return node.children.filter((c) => !c.isNamed).map((c) => c.type).join(' ');
-}
-
-/** `type(x)` -> `x`; whitespace collapsed. */
-function subjectText(node: SyntaxNode): string {
-  const value = unparenthesize(node);
-  if (value.type === 'call' && value.childForFieldName('function')?.text === 'type') {
-    const args = value.childForFieldName('arguments')?.namedChildren ?? [];
-    if (args.length === 1) return args[0]!.text.replace(/\s+/g, '');
-  }
-  return value.text.replace(/\s+/g, '');
-}
-
-/** True when `body` (not nested scopes) assigns `name = <call>` before `before`. */
-function assignedFromCallBefore(body: SyntaxNode, name: string, before: SyntaxNode): boolean {
-  const visit = (node: SyntaxNode): boolean => {
-    if (node.startIndex >= before.startIndex) return false;
-    if (node.type === 'assignment') {
-      const left = node.childForFieldName('left');
-      const right = node.childForFieldName('right');
-      if (left?.type === 'identifier' && left.text === name && right && unparenthesize(right).type === 'call') return true;
-    }
-    for (const child of node.namedChildren) if (!NESTED_SCOPES.has(child.type) && visit(child)) return true;
-    return false;
-  };
-  return visit(body);
-}
-
-/**
- * An `if`/`elif` chain without `else` that dispatches on what this pass just took in: every test is
- * a dispatch test (isinstance / is / == / in), at least two of them on the same local name, and that
- * name was assigned from a call earlier in the loop's body (`event = conn.next_event()`). The chain
- * lists the cases the author handles; each pass consumes a new value, so the implicit `else` is not
- * a loop spinning on unchanged state.
- */
-function isEventDispatch(node: SyntaxNode, loopBody: SyntaxNode | null): boolean {
-  if (!loopBody) return false;
-  const conditions = branchBlocks(node).filter((branch) => branch.condition !== null).map((branch) => branch.condition);
-  if (conditions.length < 2) return false;
-  const counts = new Map<string, number>();
-  for (const condition of conditions) {
-    const subjects = condition ? dispatchSubjects(condition) : null;
-    if (!subjects) return false;
-    for (const subject of new Set(subjects)) counts.set(subject, (counts.get(subject) ?? 0) + 1);
-  }
-  for (const [subject, count] of counts) {
-    if (count >= 2 && /^[A-Za-z_]\w*$/.test(subject) && assignedFromCallBefore(loopBody, subject, node)) return true;
-  }
-  return false;
-}
-
-
-/** The blocks of an `if` chain with their tests: its `if`, every `elif`, and the `else` (no test). */
-function branchBlocks(node: SyntaxNode): { block: SyntaxNode | null; condition: SyntaxNode | null }[] {
-  const blocks = [{ block: node.childForFieldName('consequence'), condition: node.childForFieldName('condition') }];
-  for (const branch of node.namedChildren) {
-    if (branch.type === 'elif_clause') blocks.push({ block: branch.childForFieldName('consequence'), condition: branch.childForFieldName('condition') });
-    if (branch.type === 'else_clause') blocks.push({ block: branch.childForFieldName('body'), condition: null });
-  }
-  return blocks;
-}
-
-/**
- * `x is None`, `x == h11.NEED_DATA`, `x is PAUSED`: a comparison with a sentinel (None, or a name
- * in capitals), the case of a take that returned no value yet.
- */
-function isSentinelTest(condition: SyntaxNode): boolean {
-  const node = unparenthesize(condition);
-  if (node.type !== 'comparison_operator' || node.namedChildCount !== 2) return false;
-  const operator = comparisonOperator(node);
-  if (operator !== 'is' && operator !== '==') return false;
-  const value = node.namedChild(1)!;
-  const last = value.type === 'attribute' ? value.childForFieldName('attribute')?.text : value.text;
-  return value.type === 'none' || /^[A-Z][A-Z0-9_]*$/.test(last ?? '');
-}
-
-/**
- * A `try` whose body cannot suspend and takes a value (`part = string_reader.read()`), with a handler
- * that awaits (reading more input when the take raised `WantRead`): its `else` only runs after a
- * successful take.
- */
-function takesWithWaitingHandler(tryStatement: SyntaxNode, bodySuspends: boolean): boolean {
-  if (bodySuspends) return false;
-  const body = tryStatement.childForFieldName('body');
-  const takes = (body?.namedChildren ?? []).some((statement) => {
-    const value = statement.type === 'expression_statement' ? statement.namedChild(0) : null;
-    return value?.type === 'assignment' && unparenthesize(value.childForFieldName('right') ?? value).type === 'call';
-  });
-  const waits = tryStatement.namedChildren.some((part) => part.type === 'except_clause' && suspends(part.namedChildren.find((c) => c.type === 'block') ?? null));
-  return takes && waits;
-}
 
 /** Methods that take an item off a collection (and raise, or return a default, once it is empty). */
 const CONSUMING_METHODS = new Set(['pop', 'popleft', 'popitem', 'get_nowait']);
@@ -184,73 +66,70 @@ function consumesItem(statement: SyntaxNode): boolean {
   return method.method === 'pop' ? args.length <= 1 : args.length === 0;
 }
 
-/** The enclosing `def` of `node` (not crossing lambdas or classes), or null. */
-function enclosingFunction(node: SyntaxNode): SyntaxNode | null {
-  for (let n = node.parent; n; n = n.parent) {
-    if (n.type === 'function_definition') return n;
-    if (n.type === 'lambda' || n.type === 'class_definition') return null;
-  }
-  return null;
-}
+/**
+ * Calls that only read: a pass through them, and through nothing else that could change state,
+ * finds everything as it was and will take the same path again. Logging counts too: it changes
+ * nothing the loop looks at.
+ */
+const READS_ONLY = new Set([
+  'len', 'isinstance', 'issubclass', 'hasattr', 'getattr', 'callable', 'bool', 'int', 'float', 'str', 'repr', 'type', 'id',
+  'abs', 'min', 'max', 'round', 'sum', 'any', 'all', 'sorted', 'list', 'tuple', 'dict', 'set', 'frozenset', 'print',
+  'is_set', 'done', 'cancelled', 'empty', 'full', 'qsize', 'locked', 'is_closing', 'keys', 'values', 'items',
+  'startswith', 'endswith', 'lower', 'upper', 'strip', 'format', 'time', 'monotonic', 'perf_counter',
+  'debug', 'info', 'warning', 'warn', 'error', 'exception', 'critical', 'log',
+]);
 
-/** True when `node` is a literal falsy value: `False`, `None`, `0`, `''`, `()`, `[]`, `{}`. */
-function falsyLiteral(node: SyntaxNode): boolean {
-  const value = unparenthesize(node);
-  if (value.type === 'false' || value.type === 'none') return true;
-  if (value.type === 'integer' && /^0+$/.test(value.text)) return true;
-  if ((value.type === 'tuple' || value.type === 'list' || value.type === 'dictionary') && value.namedChildCount === 0) return true;
-  return value.type === 'string' && /^[rbuRBU]*(''|"")$/.test(value.text);
-}
+/** Predicates by their name: `self._should_pause_reading()`, `conn.is_open()`, `q.has_items()`. */
+const PREDICATE = /^_*(is|has|should|can|needs?)_/;
 
-/** True when `statement` assigns to an attribute of `receiver` (`self._paused = False`, `self.n += 1`). */
-function assignsAttribute(statement: SyntaxNode, receiver: string): boolean {
-  if (statement.type !== 'expression_statement') return false;
-  const value = statement.namedChildren.find((c) => c.type !== 'comment');
-  if (value?.type !== 'assignment' && value?.type !== 'augmented_assignment') return false;
-  const left = value.childForFieldName('left');
-  return left?.type === 'attribute' && left.childForFieldName('object')?.text === receiver;
+/**
+ * Whether a call changes nothing the next pass could see (see READS_ONLY): `d.get(key)` reads, a
+ * bare `q.get()` takes or blocks; a predicate method reads; `pending.pop(key, None)` and
+ * `seen.discard(x)` change something at most once, so the passes after the first find it as it was.
+ */
+function readsOnly(call: SyntaxNode): boolean {
+  const callee = call.childForFieldName('function');
+  const name = callee?.type === 'identifier' ? callee.text : callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : null;
+  if (!name) return false;
+  const args = positionalArguments(call);
+  if (name === 'get') return args.length >= 1 && args[0]!.type !== 'false';
+  if (name === 'pop') return args.length === 2;
+  return READS_ONLY.has(name) || name === 'discard' || PREDICATE.test(name);
 }
 
 /**
- * A condition that is a call to a method of the enclosing class on `self` (`if self._maybe_resume():`)
- * that returns a true value only right after assigning to an attribute of `self`: a pass taking
- * that branch has just changed the object's state, so it does not repeat on unchanged state.
+ * Whether running `node` may change what the loop looks at, so that the next pass can differ: a
+ * call of anything but a known read (an unknown call may take input, move a cursor, block or flip a
+ * flag), an assignment to an attribute or an item, `del`, and an assignment to a local the loop
+ * tests (in an `if`, `elif` or `while` condition: `index += 1`, `result = None`). A counter nothing
+ * tests is not progress. Only a pass that changes nothing spins on unchanged state.
  */
-function stateChangingGuard(condition: SyntaxNode | null, loop: SyntaxNode): boolean {
-  if (!condition) return false;
-  const call = unparenthesize(condition);
-  if (call.type !== 'call') return false;
-  const method = methodCall(call);
-  if (!method || method.receiver.type !== 'identifier') return false;
-  const outer = enclosingFunction(loop);
-  const self = outer?.childForFieldName('parameters')?.namedChildren[0];
-  if (!outer || self?.type !== 'identifier' || self.text !== method.receiver.text) return false;
-  const owner = outer.parent?.type === 'decorated_definition' ? outer.parent.parent : outer.parent;
-  if (owner?.type !== 'block' || owner.parent?.type !== 'class_definition') return false;
-  // The last definition of that name in the class wins, as in Python.
-  const target = methodsOf(owner.parent).filter((definition) => definition.childForFieldName('name')?.text === method.method).pop() ?? null;
-  const body = target?.childForFieldName('body');
-  const receiver = target?.childForFieldName('parameters')?.namedChildren[0];
-  if (!target || !body || receiver?.type !== 'identifier' || target.child(0)?.type === 'async') return false;
-  const truthyReturns: SyntaxNode[] = [];
-  const collect = (node: SyntaxNode): void => {
-    for (const child of node.namedChildren) {
-      if (NESTED_SCOPES.has(child.type)) continue;
-      if (child.type === 'return_statement') {
-        const value = child.namedChildren.find((c) => c.type !== 'comment');
-        if (value && !falsyLiteral(value)) truthyReturns.push(child);
-      } else collect(child);
+function changesState(node: SyntaxNode | null, loop: SyntaxNode | null): boolean {
+  if (!node) return false;
+  const tested = (name: string): boolean =>
+    loop !== null &&
+    loop
+      .descendantsOfType(['if_statement', 'elif_clause', 'while_statement'])
+      .map((n) => n.childForFieldName('condition'))
+      .some((test) => test !== null && [test, ...test.descendantsOfType('identifier')].some((id) => id.type === 'identifier' && id.text === name));
+  const visit = (n: SyntaxNode): boolean => {
+    if (NESTED_SCOPES.has(n.type) || n.type === 'lambda') return false;
+    switch (n.type) {
+      case 'call':
+        if (!readsOnly(n)) return true;
+        break;
+      case 'delete_statement':
+        return true;
+      case 'augmented_assignment':
+      case 'assignment': {
+        const left = n.childForFieldName('left');
+        if (left?.type !== 'identifier' || tested(left.text)) return true;
+        break;
+      }
     }
+    return n.namedChildren.some(visit);
   };
-  collect(body);
-  if (truthyReturns.length === 0) return false;
-  // Every true return follows, on the straight path to it, an assignment to an attribute of self.
-  return truthyReturns.every((ret) => {
-    for (let n: SyntaxNode | null = ret; n && n.id !== body.id; n = n.parent) {
-      for (let s = n.previousNamedSibling; s; s = s.previousNamedSibling) if (assignsAttribute(s, receiver.text)) return true;
-    }
-    return false;
-  });
+  return visit(node);
 }
 
 class Paths {
@@ -259,6 +138,13 @@ class Paths {
   loopBody: SyntaxNode | null = null;
   /** The loop being checked. */
   loop: SyntaxNode | null = null;
+  /** Whether code that may change state counts as progress (see changesState). */
+  progress = true;
+
+  /** Whether running `node` suspends, or (with `progress`) may change the state the loop looks at. */
+  private moves(node: SyntaxNode | null): boolean {
+    return suspends(node) || (this.progress && changesState(node, this.loop));
+  }
 
   constructor(private readonly ctx: RuleContext) {}
 
@@ -276,9 +162,12 @@ class Paths {
 
   private sequence(block: SyntaxNode | null): Unchecked {
     let out: Unchecked = { fall: true, continueRow: -1, brk: false };
-    for (const statement of block?.namedChildren ?? []) {
-      if (statement.type === 'comment') continue;
-      const next = this.statement(statement);
+    const statements = (block?.namedChildren ?? []).filter((c) => c.type !== 'comment');
+    for (let i = 0; i < statements.length; i++) {
+      const statement = statements[i]!;
+      const poll = this.progress ? this.emptyPoll(statement, statements[i + 1]) : null;
+      if (poll) i++;
+      const next = poll ?? this.statement(statement);
       out = { fall: next.fall, continueRow: out.continueRow >= 0 ? out.continueRow : next.continueRow, brk: out.brk || next.brk };
       if (!out.fall) break;
     }
@@ -302,6 +191,7 @@ class Paths {
       case 'try_statement':
         return this.tryStatement(node);
       case 'with_statement': {
+        // Entering a context (`with metrics.timer():`, `with lock:`) is set-up, not progress.
         if (node.child(0)?.type === 'async' || suspends(node.namedChildren.find((c) => c.type === 'with_clause') ?? null)) return LEAVES;
         return this.block(node.childForFieldName('body'));
       }
@@ -312,76 +202,61 @@ class Paths {
       case 'decorated_definition':
         return FALLS;
       case 'expression_statement': {
-        if (suspends(node) || consumesItem(node) || this.movesCursor(node) || this.readsTerminal(node)) return LEAVES;
+        if (this.moves(node) || consumesItem(node)) return LEAVES;
         const call = statementCall(node);
         const callee = call ? this.ctx.resolveCallee(call) : null;
         return callee && NEVER_RETURN.has(callee) ? LEAVES : FALLS;
       }
       default:
-        return suspends(node) ? LEAVES : FALLS;
+        return this.moves(node) ? LEAVES : FALLS;
     }
   }
 
   /**
-   * A statement that waits for the user's next line (`answer = input(prompt)`, `sys.stdin.readline()`):
-   * a pass through it does not spin on unchanged state, it waits for new input (munet's pause
-   * prompt). That wait blocks the loop, which is blocking-input's (AG106) finding, not this rule's.
+   * A poll that took nothing: `message = conn.next_message()` (or `next(rows, None)`) followed by
+   * `if message is None:` / `if not message:`. The pass where the call returned nothing changed
+   * nothing, so that branch is checked as if the call were not there (`continue` there is the
+   * spin); the passes that took a value made progress. Null when `statement` is not such a poll, or
+   * when that branch falls through (lean towards silence).
    */
-  private readsTerminal(statement: SyntaxNode): boolean {
-    const expression = statement.namedChildren.find((c) => c.type !== 'comment');
-    const value = expression?.type === 'assignment' ? expression.childForFieldName('right') : expression;
-    const call = value ? unparenthesize(value) : null;
-    if (call?.type !== 'call') return false;
-    const callee = this.ctx.resolveCallee(call);
-    return callee !== null && TERMINAL_READERS.has(callee);
-  }
-
-  /**
-   * `index += 1` on a name or attribute that a test in the loop's body reads (dbussy's scan of its
-   * receive queue: `if index == len(queue): await ...`): each pass that takes this path moves the
-   * cursor on towards the test that ends the scan, so it does not repeat on unchanged state.
-   */
-  private movesCursor(statement: SyntaxNode): boolean {
-    const assignment = statement.namedChild(0);
-    if (assignment?.type !== 'augmented_assignment' || !/^[+-]=$/.test(assignment.child(1)?.text ?? '')) return false;
-    const target = assignment.childForFieldName('left');
-    if (!target || (target.type !== 'identifier' && target.type !== 'attribute') || !this.loop) return false;
-    const name = target.text.replace(/\s+/g, '');
-    const tests = this.loop.descendantsOfType(['if_statement', 'elif_clause', 'while_statement']).map((n) => n.childForFieldName('condition'));
-    return tests.some((test) => test !== null && [test, ...test.descendantsOfType(['identifier', 'attribute'])].some((n) => n.text.replace(/\s+/g, '') === name));
+  private emptyPoll(statement: SyntaxNode, next: SyntaxNode | undefined): Unchecked | null {
+    const assignment = statement.type === 'expression_statement' ? statement.namedChild(0) : null;
+    const name = assignment?.type === 'assignment' ? assignment.childForFieldName('left') : null;
+    const value = assignment?.childForFieldName('right');
+    if (name?.type !== 'identifier' || !value || unparenthesize(value).type !== 'call' || suspends(value)) return null;
+    if (next?.type !== 'if_statement') return null;
+    const test = unparenthesize(next.childForFieldName('condition')!);
+    const nothing =
+      (test.type === 'not_operator' && test.childForFieldName('argument')?.text === name.text) ||
+      (test.type === 'comparison_operator' && /^\s*is\s+None$/.test(test.text.slice(test.namedChild(0)?.text.length ?? 0)) && test.namedChild(0)?.text === name.text);
+    if (!nothing || changesState(test, this.loop)) return null;
+    // The arguments of the call may change state themselves (`next(advance(), None)`): not a plain poll.
+    const args = unparenthesize(value).childForFieldName('arguments');
+    if (changesState(args, this.loop)) return null;
+    const empty = this.block(next.childForFieldName('consequence'));
+    return empty.fall ? null : { fall: false, continueRow: empty.continueRow, brk: empty.brk };
   }
 
   private ifStatement(node: SyntaxNode): Unchecked {
-    if (suspends(node.childForFieldName('condition'))) return LEAVES;
-    // A dispatch on the value this pass took in, one of whose cases waits for more input (h11's
-    // `if event is NEED_DATA: await ...`): the other cases, `else` included, handle a value taken.
-    if (isEventDispatch(node, this.loopBody)) {
-      const branches = branchBlocks(node).map(({ block, condition }) => ({ sentinel: condition !== null && isSentinelTest(condition), block, paths: this.block(block) }));
-      // A sentinel case that neither waits nor leaves (`if message is None: continue`) is the spin.
-      const sentinels = branches.filter((b) => b.sentinel);
-      const waits = (b: (typeof branches)[number]) => !b.paths.fall && b.paths.continueRow < 0 && !b.paths.brk && suspends(b.block);
-      const settles = (b: (typeof branches)[number]) => !b.paths.fall && b.paths.continueRow < 0;
-      if (sentinels.some(waits) && sentinels.every(settles)) return { fall: false, continueRow: -1, brk: branches.some((b) => b.paths.brk) };
-    }
-    // A branch entered only after a call that changed the object's state is progress, not a spin.
-    let out = this.loop && stateChangingGuard(node.childForFieldName('condition'), this.loop) ? LEAVES : this.block(node.childForFieldName('consequence'));
+    if (this.moves(node.childForFieldName('condition'))) return LEAVES;
+    let out = this.block(node.childForFieldName('consequence'));
     for (const branch of node.namedChildren) {
       if (branch.type === 'elif_clause') {
         // Reaching the elif means its condition runs: an await there covers it and what follows.
-        if (suspends(branch.childForFieldName('condition'))) return out;
+        if (this.moves(branch.childForFieldName('condition'))) return out;
         out = merge(out, this.block(branch.childForFieldName('consequence')));
       } else if (branch.type === 'else_clause') {
         return merge(out, this.block(branch.childForFieldName('body')));
       }
     }
-    // No else: the conditions may all be false, unless the chain dispatches on a value just taken in.
-    return isEventDispatch(node, this.loopBody) ? out : merge(out, FALLS);
+    // No else: the conditions may all be false.
+    return merge(out, FALLS);
   }
 
   /** A loop inside the loop being checked: its `break`/`continue` are its own. */
   private innerLoop(node: SyntaxNode): Unchecked {
     const header = node.type === 'for_statement' ? node.childForFieldName('right') : node.childForFieldName('condition');
-    if (node.child(0)?.type === 'async' || suspends(header)) return LEAVES;
+    if (node.child(0)?.type === 'async' || this.moves(header)) return LEAVES;
     const body = this.block(node.childForFieldName('body'));
     const alternative = node.childForFieldName('alternative');
     const infinite = node.type === 'while_statement' && isInfinite(node);
@@ -408,12 +283,11 @@ class Paths {
     let finalBlock: SyntaxNode | null = null;
     for (const part of node.namedChildren) {
       if (part.type === 'except_clause' || part.type === 'except_group_clause') {
-        if (!bodySuspends) out = merge(out, this.block(part.namedChildren.find((c) => c.type === 'block') ?? null));
+        // Retrying after EINTR (`except InterruptedError: continue`) is the system call's own idiom
+        // (PEP 475): the interruption does not repeat on unchanged state.
+        if (!bodySuspends && !retriesInterrupted(part)) out = merge(out, this.block(part.namedChildren.find((c) => c.type === 'block') ?? null));
       } else if (part.type === 'else_clause') {
-        // `try: part = reader.read() except WantRead: await ... else: ...`: the `else` runs only when
-        // the body took a value; when there is none the handler waits. The `else` is progress.
-        if (tried.fall && takesWithWaitingHandler(node, bodySuspends)) out = { ...out, fall: false, brk: out.brk || this.block(part.childForFieldName('body')).brk };
-        else if (tried.fall) out = merge({ ...out, fall: false }, this.block(part.childForFieldName('body')));
+        if (tried.fall) out = merge({ ...out, fall: false }, this.block(part.childForFieldName('body')));
       } else if (part.type === 'finally_clause') {
         finalBlock = part.namedChildren.find((c) => c.type === 'block') ?? null;
       }
@@ -424,6 +298,12 @@ class Paths {
     if (!final.fall) return { fall: false, continueRow: final.continueRow, brk: final.brk };
     return merge(out, { fall: false, continueRow: final.continueRow, brk: final.brk });
   }
+}
+
+/** An `except InterruptedError:` clause. */
+function retriesInterrupted(clause: SyntaxNode): boolean {
+  const { types } = exceptClauseParts(clause);
+  return types.length === 1 && types[0]!.text === 'InterruptedError';
 }
 
 function isInfinite(loop: SyntaxNode): boolean {
@@ -448,7 +328,7 @@ export const loopWithoutCheckpoint: Rule = {
       never: 'This `while True:` loop never awaits and has no `break`, `return` or `raise`: it runs forever without yielding to the event loop',
     },
     docs: {
-      what: "Flags, in async code, a `while True:` (or `while 1:`) loop whose body can complete an iteration without suspending: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for`, `async with` or `yield` on every path counts, as does a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`, and the missing `else` of an `if`/`elif` chain that dispatches on a value the same pass just took in (every test an `isinstance(x, ...)` / `x is ...` / `x == ...` / `x in ...`, at least two on the same name `x`, assigned from a call earlier in the loop body, like `event = conn.next_event()`): each pass consumes a new event, so the cases left out do not spin on unchanged state. The same dispatch with an `else` is not flagged either when a case testing a sentinel (`event == h11.NEED_DATA`, `x is None`, a name in capitals) waits for more input and no sentinel case carries on without waiting: the other cases, `else` included, handle the value the pass took (`if message is None: continue` is still the spin). Nor the `else` of a `try` that takes a value (`part = reader.read()`) and whose handler awaits more input (after `WantRead`): the `else` runs only after a successful take. A path also counts as making progress when it takes an item off a collection in a statement of its own (`x = items.pop(0)`, `d.popitem()`, `q.popleft()`, `q.get_nowait()` or its spelled-out form `q.get(False)` / `q.get(block=False)`, `next(reader)`, but not `d.pop(k, default)` nor `next(it, default)`): the collection is finite, and `get_nowait()` raises `QueueEmpty` once it is drained (the `while True: q.get_nowait()` drain ended by a surrounding `except`), and when it goes through an `if self.method():` whose method (of the same class, not async) returns a true value only right after assigning to an attribute of `self` (`if self._maybe_resume_reading(): continue`): that pass changed the state the loop looks at. A path that moves a cursor the loop tests (`index += 1`, where an `if index == len(queue):` in the loop waits or leaves) makes progress too: each such pass moves it towards that test. So does a pass that waits for the user's next line (`answer = input(prompt)`, `sys.stdin.readline()`): it does not spin on unchanged state, it blocks, which blocking-input (AG106) reports. Nor a loop whose body, before its first `await`, leaves on a test of state the body itself changes (`event = conn.next_event()` then `if event is None: return`, a drain; or `if self.state != UNKNOWN: return` where a pass sets `self.state`): a pass that skips the `await` moves that state on.",
+      what: "Flags, in async code, a `while True:` (or `while 1:`) loop with a path through its body that neither suspends nor changes anything, so that the next pass takes the same path again: an `if` with no `else` (or a branch) that skips the only `await`, a `continue` reached before any `await`, an inner loop whose `break` skips it; and a `while True:` loop with no `await` at all and no `break`, `return` or `raise`. An `await`, `async for` or `async with` counts as suspending, as does a `yield`, a `try` body that awaits (its handlers are then taken to run after the await) and a `finally` that awaits. Paths that leave the loop (`break`, `return`, `raise`, `sys.exit()`) are fine. A path changes something, and so makes progress rather than spinning, when it calls anything but a known read (an unknown call may take input, move a cursor, block, or flip a flag: `event = conn.next_event()`, `line = next(reader)`, `input()`, `if self._maybe_resume_reading():`), assigns to an attribute or an item, deletes, or assigns to a local that a test of the loop reads (`index += 1`). Known reads change nothing: `len`, `isinstance`, `d.get(key)`, `event.is_set()`, `task.done()`, `q.empty()`, `time.monotonic()`, predicates by name (`self._should_pause()`, `conn.is_open()`), logging and `print`; so do `d.pop(key, None)` and `s.discard(x)` after their first pass, and a counter no test reads. One take is checked more closely: a call whose result is then tested for nothing (`message = conn.poll()` then `if message is None:` / `if not message:`) took nothing on the pass that enters that branch, so a `continue` there is the spin. Retrying after `except InterruptedError:` is the system call's own idiom (PEP 475) and is not a spin. Not flagged, to stay precise: a loop with no `await` anywhere that can be left (a sync drain or retry loop, which ends), a loop whose only skip is an inner `for`/`while` that awaits in every iteration but might run zero times, and loops containing `match`.",
       why: "asyncio switches tasks only when the running task suspends at an `await`. An iteration that skips every `await` hands nothing back to the loop, and when the state that makes it skip does not change (an empty buffer, a paused flag, a closed connection) the loop spins on it: CPU at 100%, and every other task, timer and connection on the event loop frozen, including the very task that would change the state.",
       example: [
         'import asyncio',
@@ -483,54 +363,30 @@ export const loopWithoutCheckpoint: Rule = {
         // The finding is the loop's header: the body may be long, and changes to it are not changes to the finding.
         const header = node.childForFieldName('condition') ?? node;
         let result: Unchecked;
+        const bodySuspends = suspends(body);
         try {
           paths.loopBody = body;
           paths.loop = node;
+          // A loop that never awaits spins whatever it changes; one that does is stuck only on a
+          // path that skips its awaits and changes nothing.
+          paths.progress = bodySuspends;
           result = paths.block(body);
         } catch (error) {
           if (error instanceof Unsure) return;
           throw error;
         }
-        if (!suspends(body)) {
+        if (!bodySuspends) {
           // Nothing awaits: a loop that can be left is a sync drain/retry loop; one that cannot spins.
           if (exitsLoop(body) || (!result.fall && result.continueRow < 0)) return;
           ctx.report({ node: header, messageId: 'never' });
           return;
         }
-        if (body && exitTestOnLoopState(body)) return;
         if (result.continueRow >= 0) ctx.report({ node: header, messageId: 'continues', data: { line: String(result.continueRow + 1) } });
         else if (result.fall) ctx.report({ node: header, messageId: 'falls' });
       },
     };
   },
 };
-
-/**
- * A statement of the body, before any `await`, that leaves the loop on a test of state the body
- * itself changes: `event = conn.next_event()` then `if event is None: return` (dnspython's QUIC
- * event drain), or `if self.validation_state != UNKNOWN: return` where a pass sets
- * `self.validation_state` (prompt_toolkit's validator loop). A pass that skips the `await` moves
- * that state on, so the loop drains or ends instead of spinning on unchanged state.
- */
-function exitTestOnLoopState(body: SyntaxNode): boolean {
-  const assigned = new Set<string>();
-  for (const assignment of body.descendantsOfType(['assignment', 'augmented_assignment'])) {
-    const left = assignment.childForFieldName('left');
-    const name = left ? dottedName(left) : null;
-    if (name) assigned.add(name);
-  }
-  for (const statement of body.namedChildren) {
-    if (statement.descendantsOfType('await').length > 0 || statement.type === 'for_statement' || statement.type === 'while_statement') return false;
-    if (statement.type !== 'if_statement' || statement.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) continue;
-    const consequence = statement.childForFieldName('consequence')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
-    const leaves = consequence.length === 1 && ['return_statement', 'break_statement', 'raise_statement'].includes(consequence[0]!.type);
-    const condition = statement.childForFieldName('condition');
-    if (!leaves || !condition) continue;
-    const read = [condition, ...condition.descendantsOfType(['identifier', 'attribute'])].map((n) => dottedName(n)).filter((n): n is string => n !== null);
-    if (read.some((name) => assigned.has(name))) return true;
-  }
-  return false;
-}
 
 /** True when a loop body contains a `break` of this loop, a `return`, or a `raise` (not in nested scopes). */
 function exitsLoop(body: SyntaxNode | null): boolean {
