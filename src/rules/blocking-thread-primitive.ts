@@ -240,6 +240,19 @@ function reentrantOnLoopThread(ctx: RuleContext, value: SyntaxNode): boolean {
   return rlock !== null && root !== null && !THREAD_STARTERS.test(root.text);
 }
 
+/**
+ * A lock taken in a sync helper (seen only when transitive-blocking summarises the helpers of async
+ * code) whose class (for `self.x`; else the file) puts no work on another thread: the thread it
+ * would wait for is not in sight, and the helper is as likely a thread-safe API taking the lock for
+ * a moment (anthropic's token cache, snap7's rate limiter) as one that waits. Written in async code
+ * itself the lock is still reported; in a helper it needs a visible second thread.
+ */
+function uncontendedInHelper(ctx: RuleContext, value: SyntaxNode): boolean {
+  if (ctx.scope().kind !== 'def') return false;
+  const root = value.text.startsWith('self.') ? enclosing(value, 'class_definition') : ctx.file.tree.rootNode;
+  return root !== null && !THREAD_STARTERS.test(root.text);
+}
+
 export const blockingThreadPrimitive: Rule = {
   meta: {
     id: 'AG108',
@@ -262,7 +275,7 @@ export const blockingThreadPrimitive: Rule = {
       result: '`.result()` on a `concurrent.futures.Future` blocks the event loop until the work is done',
     },
     docs: {
-      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for. A plain `with` on a lock is also left alone when every holder of that lock (every `with` on it in the class, for `self.x`, or in the file; none taking it by hand with `acquire()`) only works on memory (container methods, copying builtins, `notify()`, and in a sync holder the `wait()` of a Condition, which releases the lock; clock reads, asyncio primitives built, the exception of a `raise`, and calls of this file\'s own undecorated functions, module-level or `self.` methods, whose bodies work on memory in turn, three calls deep): taking it cannot wait for long. Holding a threading lock across an `await` is flagged, except a `threading.RLock` (every assignment of it) in a class (for `self.x`; else the file) that starts no thread and uses no executor (`Thread`, `Timer`, `ThreadPoolExecutor`, `run_in_executor`, `to_thread`...): every holder then runs on the loop thread, and an RLock lets the thread that holds it take it again, so no task ever waits for it.',
+      what: 'Flags blocking waits on thread-synchronisation objects in async code: `acquire()` on a `threading.Lock/RLock/Semaphore/BoundedSemaphore/Condition` (not `acquire(False)`, `acquire(blocking=False)`, `acquire(timeout=0)`), a plain `with` on one of them, `wait()` / `wait_for()` on a `threading.Event/Condition`, `get()` and `join()` on a `queue.Queue` (not `get_nowait()`, `get(False)`, `get(block=False)`, `get(timeout=0)`), `put()` on a `queue.Queue` built with a `maxsize` (an unbounded queue never blocks on put), `join()` on a `threading.Thread/Timer` (not after the function awaited a future it handed to that thread in `args`/`kwargs`: `thread = Thread(target=work, args=(fut,))`, `await fut`, `thread.join()`, where the thread completes the future as it finishes, so the join returns at once), and `.result()` on a `concurrent.futures.Future` visibly made by `executor.submit(...)` or `asyncio.run_coroutine_threadsafe(...)`, chained or through a local used nowhere else. The receiver must be visibly of that type (a constructor, an annotation, a `self.x` assigned one); asyncio locks, events and queues are not this rule, nor a method of unknown type that happens to be called `acquire`, `get` or `wait`, nor `q.get` handed by reference to `run_in_executor` / `to_thread`. An `acquire(timeout=...)` with a non-zero timeout is reported in async code, but in a sync helper it does not make the helper count as blocking for transitive-blocking (AG110): a bounded acquire there is a thread-safety guard with a deadline (a fork lock around an in-memory reset), not a wait its async callers should answer for. A plain `with` on a lock is also left alone when every holder of that lock (every `with` on it in the class, for `self.x`, or in the file; none taking it by hand with `acquire()`) only works on memory (container methods, copying builtins, `notify()`, and in a sync holder the `wait()` of a Condition, which releases the lock; clock reads, asyncio primitives built, the exception of a `raise`, and calls of this file\'s own undecorated functions, module-level or `self.` methods, whose bodies work on memory in turn, three calls deep): taking it cannot wait for long. Holding a threading lock across an `await` is flagged, except a `threading.RLock` (every assignment of it) in a class (for `self.x`; else the file) that starts no thread and uses no executor (`Thread`, `Timer`, `ThreadPoolExecutor`, `run_in_executor`, `to_thread`...): every holder then runs on the loop thread, and an RLock lets the thread that holds it take it again, so no task ever waits for it. In a sync helper that transitive-blocking (AG110) follows, a lock (taken with `with` or `acquire()`) makes the helper count as blocking only when its class (for `self.x`; else the file) visibly puts work on another thread (`Thread`, `Timer`, an executor, `to_thread`...): with no second thread in sight, the helper may be a thread-safe API taking the lock for a moment (a token cache, a rate limiter).',
       why: 'These calls park the calling thread until another thread acts. In async code the calling thread is the event loop: no task runs, no timer fires and no socket is served until the other thread releases the lock, sets the event, fills the queue or finishes the work. If that other party is itself a task on the same loop (a threading lock held across an `await`, a future that needs the loop to complete), it can never run: the service deadlocks.',
       example: [
         'import queue',
@@ -311,6 +324,7 @@ export const blockingThreadPrimitive: Rule = {
             // should answer for; written in async code itself, it is still reported.
             const bounded = timeout !== null && timeout.type !== 'none' && !(timeout.type === 'unary_operator' && timeout.text.startsWith('-'));
             if (bounded && ctx.scope().kind === 'def') return;
+            if (uncontendedInHelper(ctx, method.receiver)) return;
             ctx.report({ node, messageId: 'acquire', data: { ...data, kind } });
             return;
           }
@@ -363,7 +377,7 @@ export const blockingThreadPrimitive: Rule = {
           const receiver = value.text.replace(/\s+/g, '');
           const acrossAwait = body !== null && awaitsInside(body);
           if (!acrossAwait && heldBriefly(ctx, value)) continue;
-          if (reentrantOnLoopThread(ctx, value)) continue;
+          if (reentrantOnLoopThread(ctx, value) || uncontendedInHelper(ctx, value)) continue;
           ctx.report({ node: value, messageId: acrossAwait ? 'withAwait' : 'with', data: { receiver, kind } });
         }
       },
