@@ -963,6 +963,39 @@ export const HELD_OUT_16_PACKAGES = [
 ].map((name) => `${name}@sid`);
 
 /**
+ * Held-out round 17 (`CORPUS=held-out-17`): Debian unstable's packages not named `python3-*`
+ * (applications, examples, documentation) that ship asyncio code (at least three `async def`s
+ * outside tests) and that no earlier round read, nor their source package, nor a Debian 12 version
+ * with async code. Found by scanning all 2,979 such packages of Debian 13 and unstable that ship
+ * Python; trio- and Twisted-only code, the CPython and PyPy standard libraries left out. Read from
+ * all of /usr (odoo-19: only its one asyncio module). Judged once, after the rules were frozen.
+ */
+export const HELD_OUT_17_PACKAGES = [
+  'rayforge', 'calibre', 'knot-resolver6', 'pa-dlna', 'avocado', 'podman-compose', 'gunicorn-examples', 'dialect',
+  'freecad-common', 'proton-vpn-cli', 'gnome-music', 'jupyterlab', 'rassumfrassum', 'meshcore-cli', 'harlequin', 'llm',
+  'gaphor', 'byobu', 'posting', 'python3.15-examples', 'nordugrid-arc-nagios-plugins', 'matrix-eno-bot', 'secrets',
+  'glances', 'beets', 'toolong', 'dirsearch', 'awscli', 'virtme-ng', 'laniakea-mirk', 'wayvnc', 'python-sounddevice-doc',
+  'odoo-19:lib/python3/dist-packages/odoo/addons/iot_drivers', 'gr-satellites', 'telegram-send', 'proton-vpn-gtk-app',
+  'hifiberry-dsp', 'librust-soup3-dev', 'secinfo-xmpp-coordinator', 'greenbone-feed-sync', 'syslog-ng-mod-python', 'crmsh',
+  'lemonade-server', 'psychopy', 'laniakea-mailgun', 'python-pycurl-doc', 'moosefs-gui', 'librobotraconteur-dev',
+].map((entry) => entry.replace(/^([^:]+)/, '$1@sid'));
+
+/**
+ * Held-out round 18 (`CORPUS=held-out-18`): the `python3-*` packages that fell between rounds 6-9
+ * (new since Debian 12) and round 12 (Debian 12's packages with async code): in Debian 12 without
+ * async code, they gained it since (python-telegram-bot, twilio, stripe, pymongo, zarr...), or their
+ * unstable version did. Same filters as round 17. Judged on a uniform sample, after the rules were frozen.
+ */
+export const HELD_OUT_18_PACKAGES = [
+  'twilio', 'stripe', 'python-telegram-bot', 'pyvesync', 'zarr', 'pymongo', 'datamodel-code-generator', 'confluent-kafka',
+  'gunicorn', 'bumps', 'google-auth', 'filelock', 'gridfs', 'rt', 'plumbum', 'transformers', 'nubia', 'librouteros',
+  'django-constance', 'apsw', 'jupytext', 'qasync', 'django-health-check', 'tifffile', 'genx', 'trezor', 'awscrt', 'pyoprf',
+  'datalab', 'oslo.db', 'wrapt', 'pyinstrument', 'sphinx-autobuild', 'gps', 'pyrad', 'deepl', 'pynvim', 'psygnal', 'ginga',
+  'spyder-kernels', 'gitlab', 'nbgitpuller', 'zeroc-ice', 'mistral-common', 'icmplib', 'docxcompose', 'django-otp',
+  'django-guardian', 'pycurl', 'cyclopts', 'django-debug-toolbar', 'pyglet', 'consul', 'sh', 'blazar',
+].map((name) => `python3-${name}@sid`);
+
+/**
  * Held-out round 5 (`CORPUS=held-out-5`): the remaining Debian packages with asyncio code (at
  * least five `async def` outside tests). All 55 findings judged once (bench/precision-heldout-5.json);
  * the rules were then reworked on what that found, so it is no longer held out. Of python3-azure (53,769 `async def`s, mostly generated
@@ -1138,7 +1171,7 @@ function download(pkg, target, suite) {
 }
 
 /** Site-packages folders of the Debian packages that could be fetched; the rest are listed as missing. */
-export function debianRoots(packages = DEBIAN_PACKAGES, { anywhere = false } = {}) {
+export function debianRoots(packages = DEBIAN_PACKAGES, { anywhere = false, wholeUsr = false } = {}) {
   const roots = [];
   const missing = [];
   for (const entry of packages) {
@@ -1174,7 +1207,9 @@ export function debianRoots(packages = DEBIAN_PACKAGES, { anywhere = false } = {
         rmSync(scratch, { recursive: true, force: true });
       }
     }
-    if (existsSync(site)) roots.push({ name: pkg, dir: site, pythonVersion: requiresPython(site), ...(folders ? { only: folders.split(',') } : {}) });
+    // With `wholeUsr`, all of /usr (an application's /usr/share and /usr/lib/<app> besides dist-packages).
+    if (wholeUsr && existsSync(usr)) roots.push({ name: pkg, dir: usr, pythonVersion: existsSync(site) ? requiresPython(site) : null, ...(folders ? { only: folders.split(',') } : {}) });
+    else if (existsSync(site)) roots.push({ name: pkg, dir: site, pythonVersion: requiresPython(site), ...(folders ? { only: folders.split(',') } : {}) });
     else if (anywhere && existsSync(usr)) roots.push({ name: pkg, dir: usr, pythonVersion: null });
     else missing.push(pkg);
   }
@@ -1344,6 +1379,7 @@ export function loadCorpus({ set = 'tuned' } = {}) {
     'held-out-9': HELD_OUT_9_PACKAGES,
     'held-out-12': HELD_OUT_12_PACKAGES,
     'held-out-13': HELD_OUT_13_PACKAGES,
+    'held-out-18': HELD_OUT_18_PACKAGES,
   }[set];
   if (set === 'held-out-14') {
     const trees = treeRoots(HELD_OUT_14_TREES);
@@ -1368,11 +1404,15 @@ export function loadCorpus({ set = 'tuned' } = {}) {
     const roots = [...installed.roots, ...sources.roots];
     return { roots, files: corpusFiles(roots), missing: [...installed.missing, ...sources.missing] };
   }
+  if (set === 'held-out-17') {
+    const installed = debianRoots(HELD_OUT_17_PACKAGES, { anywhere: true, wholeUsr: true });
+    return { roots: installed.roots, files: corpusFiles(installed.roots), missing: installed.missing };
+  }
   if (set === 'held-out-10' || set === 'held-out-11') {
     const sources = sourceRoots(set === 'held-out-10' ? HELD_OUT_10_SOURCES() : HELD_OUT_11_SOURCES());
     return { roots: sources.roots, files: corpusFiles(sources.roots), missing: sources.missing };
   }
-  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-16`);
+  if (!packages) throw new Error(`unknown corpus ${set}: tuned or held-out-3 to held-out-18`);
   const heldOut = set !== 'tuned';
   const debian = debianRoots(packages, { anywhere: set === 'held-out-12' || set === 'held-out-13' });
   const roots = heldOut ? debian.roots : [stdlibAsyncioRoot(), ...debian.roots];
