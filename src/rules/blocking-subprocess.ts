@@ -1,4 +1,5 @@
-import type { Rule } from './types.js';
+import type { SyntaxNode } from '../python/parser.js';
+import type { Rule, RuleContext } from './types.js';
 import { calleeText } from './util.js';
 
 const RUNS = new Set([
@@ -22,6 +23,12 @@ const SPAWNS = new Set([
 
 const WAITS = new Set(['os.wait', 'os.waitpid', 'os.wait3', 'os.wait4', 'os.waitid']);
 
+/** A wait whose options include `os.WNOHANG` (however it is imported): it never blocks. */
+function nonBlockingWait(ctx: RuleContext, call: SyntaxNode): boolean {
+  const args = call.childForFieldName('arguments');
+  return (args?.descendantsOfType(['identifier', 'attribute']) ?? []).some((name) => ctx.resolveName(name) === 'os.WNOHANG');
+}
+
 export const blockingSubprocess: Rule = {
   meta: {
     id: 'AG105',
@@ -37,7 +44,7 @@ export const blockingSubprocess: Rule = {
       wait: '`{callee}()` blocks the event loop until a child process exits',
     },
     docs: {
-      what: 'Flags the synchronous process APIs in async code: `subprocess.run/call/check_call/check_output/getoutput/getstatusoutput/Popen`, `os.system`, `os.popen`, `os.spawn*` / `os.posix_spawn*`, and `os.wait/waitpid/wait3/wait4/waitid`. `os.exec*` is not flagged: it replaces the process rather than blocking it.',
+      what: 'Flags the synchronous process APIs in async code: `subprocess.run/call/check_call/check_output/getoutput/getstatusoutput/Popen`, `os.system`, `os.popen`, `os.spawn*` / `os.posix_spawn*`, and `os.wait/waitpid/wait3/wait4/waitid` (not with `os.WNOHANG` among the options: that reaps what has exited and returns at once). `os.exec*` is not flagged: it replaces the process rather than blocking it.',
       why: 'These calls wait for the child process (or, for `Popen`, leave pipes whose reads and `wait()` block) on the event loop thread. A build step, a `git` call or a shell command that takes seconds freezes every other task for those seconds, and a child that hangs hangs the whole service.',
       example: [
         'import subprocess',
@@ -66,6 +73,8 @@ export const blockingSubprocess: Rule = {
         if (!ctx.inAsyncCode()) return;
         const resolved = ctx.resolveCallee(node);
         if (!resolved) return;
+        // `os.waitpid(-1, os.WNOHANG)` reaps what has exited and returns at once: a poll, not a wait.
+        if (WAITS.has(resolved) && nonBlockingWait(ctx, node)) return;
         const messageId = RUNS.has(resolved) ? 'run' : SPAWNS.has(resolved) ? 'spawn' : WAITS.has(resolved) ? 'wait' : null;
         if (messageId) ctx.report({ node, messageId, data: { callee: calleeText(node) } });
       },

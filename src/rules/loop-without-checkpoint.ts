@@ -36,23 +36,17 @@ const MAX_DEPTH = 100;
 const CONSUMING_METHODS = new Set(['pop', 'popleft', 'popitem', 'get_nowait']);
 
 /**
- * A statement that takes an item off a collection, on its own or as the right side of an assignment:
- * `x = items.pop(0)`, `queue.get_nowait()` (or `queue.get(False)`), `d.popitem()`, `next(reader)`. `pop` with a default (`d.pop(k, None)`)
- * may take nothing and does not count. A pass through such a statement consumes a finite collection
- * (`get_nowait()` raises `QueueEmpty` once it is drained), so the path cannot repeat forever on
- * unchanged state.
+ * A statement that takes an item off a collection, anywhere in it (`x = items.pop(0)`,
+ * `batch.append(queue.get_nowait())`, `queue.get(False)`, `d.popitem()`, `next(reader)`). `pop`
+ * with a default (`d.pop(k, None)`) may take nothing and does not count. A pass through such a
+ * statement consumes a finite collection (`get_nowait()` raises `QueueEmpty` once it is drained),
+ * so the path cannot repeat forever on unchanged state: this holds even in a loop that never awaits.
  */
 function consumesItem(statement: SyntaxNode): boolean {
-  const expressions = statement.namedChildren.filter((c) => c.type !== 'comment');
-  if (expressions.length !== 1) return false;
-  let value = expressions[0]!;
-  if (value.type === 'assignment') {
-    const right = value.childForFieldName('right');
-    if (!right) return false;
-    value = right;
-  }
-  value = unparenthesize(value);
-  if (value.type !== 'call') return false;
+  return statement.descendantsOfType('call').some(takesItem);
+}
+
+function takesItem(value: SyntaxNode): boolean {
   const args = value.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
   // `next(reader)` without a default: the iterator moves on, and raises StopIteration at its end.
   if (value.childForFieldName('function')?.text === 'next') return args.length === 1 && positionalArguments(value).length === 1;
