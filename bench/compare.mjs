@@ -12,6 +12,7 @@ import { PositionEncoding, Workspace } from '@astral-sh/ruff-wasm-nodejs';
 import { analyzeFile } from '../dist/analysis/analyze-file.js';
 import { pathFilter, DEFAULT_SETTINGS } from '../dist/config/settings.js';
 import { applyTestPolicy, isRelaxedInTests } from '../dist/findings/policy.js';
+import { previewOn } from '../dist/rules/preview.js';
 import { RULES } from '../dist/rules/registry.js';
 import { loadCorpus } from './corpus.mjs';
 
@@ -30,17 +31,19 @@ const SET = process.env.CORPUS ?? 'tuned';
 const { roots, files, missing } = loadCorpus({ set: SET });
 const isTest = pathFilter(DEFAULT_SETTINGS).isTest;
 
-// ---- asyncguard, as a whole-file check with the App's defaults (off rules stay off), and again
-// with the off rules on, for the comparison with their Ruff twins.
-const OFF_RULES_ON = Object.fromEntries(RULES.filter((r) => r.meta.severity === 'off').map((r) => [r.meta.id, 'info']));
+// ---- asyncguard, as a whole-file check with the App's defaults plus the preview rules (at the
+// catalogue's severity: the sample judges them too), and again with every rule on, the
+// catalogue's `off` ones included, for the comparison with their Ruff twins.
+const PREVIEW_ON = previewOn(RULES);
+const ALL_ON = { ...PREVIEW_ON, ...Object.fromEntries(RULES.filter((r) => r.meta.severity === 'off').map((r) => [r.meta.id, 'info'])) };
 const ours = [];
 const oursAllOn = [];
 for (const file of files) {
   // Each project as its team would configure it: python_version from its Requires-Python.
   const settings = { ...DEFAULT_SETTINGS.rules, pythonVersion: file.pythonVersion };
-  const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings });
+  const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings, severities: PREVIEW_ON });
   for (const finding of applyTestPolicy(analysis.findings, isTest)) ours.push({ ...finding, corpus: file.corpus });
-  oursAllOn.push(...analyzeFile({ path: file.path, source: file.source, addedLines: 'all', severities: OFF_RULES_ON, settings }).findings);
+  oursAllOn.push(...analyzeFile({ path: file.path, source: file.source, addedLines: 'all', severities: ALL_ON, settings }).findings);
 }
 
 // ---- Ruff with every twin code, on the same files.
@@ -110,7 +113,7 @@ mkdirSync(join(here, 'results'), { recursive: true });
 const summary = {
   date: new Date().toISOString().slice(0, 10),
   corpus: { files: files.length, roots: roots.length, missing },
-  findings: { asyncguard: ours.length, posted: posted.length, byRule: Object.fromEntries(RULES.map((r) => [r.meta.id, posted.filter((f) => f.ruleId === r.meta.id).length])) },
+  findings: { asyncguard: ours.length, posted: posted.length, postedByDefault: posted.filter((f) => !(f.ruleId in PREVIEW_ON)).length, byRule: Object.fromEntries(RULES.map((r) => [r.meta.id, posted.filter((f) => f.ruleId === r.meta.id).length])) },
   agreement,
 };
 const prefix = SET === 'tuned' ? '' : `heldout${SET.slice('held-out-'.length)}-`;

@@ -4,6 +4,7 @@ import { touchedScopes, WHOLE_FILE, type TouchedScope } from '../python/scopes.j
 import type { BlockingSummary } from '../python/call-graph.js';
 import { runRules, summarizeBlocking } from '../rules/engine.js';
 import { RULES } from '../rules/registry.js';
+import { defaultSeverity } from '../rules/preview.js';
 import type { Finding, RuleSettings, Severity } from '../rules/types.js';
 
 /** Files larger than this are not parsed: the summary says so instead of stalling a worker. */
@@ -53,7 +54,7 @@ export function analyzeFile(input: FileInput): FileAnalysis {
     const severities = input.severities ?? {};
     const reported = runRules(file, RULES, {
       scopes,
-      severityOf: (rule) => severities[rule.meta.id] ?? rule.meta.severity,
+      severityOf: (rule) => severities[rule.meta.id] ?? defaultSeverity(rule),
       ...(input.settings ? { settings: input.settings } : {}),
       ...(input.related?.length ? { related: input.related } : {}),
     });
@@ -79,7 +80,7 @@ export function summarizeFile(input: FileInput): BlockingSummary | null {
   try {
     const severities = input.severities ?? {};
     return summarizeBlocking(parsePython(input.path, input.source), RULES, {
-      severityOf: (rule) => severities[rule.meta.id] ?? rule.meta.severity,
+      severityOf: (rule) => severities[rule.meta.id] ?? defaultSeverity(rule),
       ...(input.settings ? { settings: input.settings } : {}),
     });
   } catch {

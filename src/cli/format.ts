@@ -1,5 +1,6 @@
 import type { FileAnalysis } from '../analysis/analyze-file.js';
 import { SKILL_GUIDES } from '../rules/skills.js';
+import { severityLabel } from '../rules/preview.js';
 import type { Finding, Rule } from '../rules/types.js';
 
 /** The `--format json` record: exactly these fields, in this order. */
@@ -43,7 +44,7 @@ export function textReport(analyses: readonly FileAnalysis[], rulesById: Readonl
 }
 
 export function rulesTable(rules: readonly Rule[]): string {
-  const rows = rules.map((r) => [r.meta.id, r.meta.slug, r.meta.severity, r.meta.aliases.join(',') || '-', r.meta.title]);
+  const rows = rules.map((r) => [r.meta.id, r.meta.slug, severityLabel(r), r.meta.aliases.join(',') || '-', r.meta.title]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), ['id', 'slug', 'severity', 'aliases'][i]!.length));
   const line = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  ');
   return `${[line(['id', 'slug', 'severity', 'aliases', 'title']), ...rows.map(line)].join('\n')}\n`;

@@ -3,6 +3,7 @@
  * comments, the review body, the check-run output, rule explanations and the docs pages.
  */
 import { SKILL_GUIDES, type SkillSection } from '../rules/skills.js';
+import { previewNote, severityLabel } from '../rules/preview.js';
 import type { Rule, Severity } from '../rules/types.js';
 import { fingerprintMarker, type FingerprintedFinding } from './fingerprint.js';
 
@@ -217,7 +218,8 @@ export function renderRuleDoc(rule: Rule, format: 'markdown' | 'text'): string {
   if (format === 'text') {
     return [
       `${meta.id} ${meta.slug}: ${meta.title}`,
-      `severity: ${meta.severity}   family: ${meta.family}   aliases: ${aliases}`,
+      `severity: ${severityLabel(rule)}   family: ${meta.family}   aliases: ${aliases}`,
+      ...(previewNote(rule) ? ['', previewNote(rule)!] : []),
       '',
       'What it does',
       indent(meta.docs.what),
@@ -242,7 +244,8 @@ export function renderRuleDoc(rule: Rule, format: 'markdown' | 'text'): string {
   return [
     `# ${meta.id} ${meta.slug}: ${meta.title}`,
     '',
-    `Severity: **${meta.severity}** · Family: ${meta.family} · Aliases: ${meta.aliases.length ? meta.aliases.map((a) => `\`${a}\``).join(', ') : 'none'}`,
+    `Severity: **${severityLabel(rule)}** · Family: ${meta.family} · Aliases: ${meta.aliases.length ? meta.aliases.map((a) => `\`${a}\``).join(', ') : 'none'}`,
+    ...(previewNote(rule) ? ['', `> ${previewNote(rule)}`] : []),
     '',
     '## What it does',
     '',
@@ -286,7 +289,7 @@ export function renderRuleTable(rules: readonly Rule[], link: (rule: Rule) => st
     '| --- | --- | --- | --- | --- |',
     ...rules.map(
       (rule) =>
-        `| ${rule.meta.id} | [${rule.meta.slug}](${link(rule)}) | ${rule.meta.aliases.join(', ') || '-'} | ${rule.meta.severity} | ${rule.meta.title.replace(/\|/g, '\\|')} |`,
+        `| ${rule.meta.id} | [${rule.meta.slug}](${link(rule)}) | ${rule.meta.aliases.join(', ') || '-'} | ${severityLabel(rule)} | ${rule.meta.title.replace(/\|/g, '\\|')} |`,
     ),
   ].join('\n');
 }

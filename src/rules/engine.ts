@@ -4,6 +4,7 @@ import type { ParsedFile, SyntaxNode } from '../python/parser.js';
 import type { TouchedScopes } from '../python/scopes.js';
 import { DEFAULT_RULE_SETTINGS, type Finding, type NameLookup, type Report, type Rule, type RuleContext, type RuleSettings, type ScopeState, type Severity } from './types.js';
 import { dottedName } from './util.js';
+import { defaultSeverity } from './preview.js';
 
 export interface RunOptions {
   scopes: TouchedScopes;
@@ -140,7 +141,7 @@ export function runRules(file: ParsedFile, rules: readonly Rule[], options: RunO
   const loop = foreignEventLoop(root);
   const familiesOff = new Set<string>(loop === 'twisted' || loop === 'trio' ? ['blocking', 'concurrency'] : loop === 'flask' ? ['blocking'] : []);
   for (const rule of rules) {
-    const severity = options.severityOf?.(rule) ?? rule.meta.severity;
+    const severity = options.severityOf?.(rule) ?? defaultSeverity(rule);
     if (severity === 'off' || familiesOff.has(rule.meta.family)) continue;
     const index = active.length;
     active.push({ rule, severity, enabled: true });

@@ -8,6 +8,8 @@ import { analyzeFile, summarizeFile, type FileInput } from '../../src/analysis/a
 import { crossFileImports, inlineAnalyzer } from '../../src/analysis/analyzer.js';
 import { main } from '../../src/cli/main.js';
 import { importedModules, moduleFiles } from '../../src/python/call-graph.js';
+import { previewOn } from '../../src/rules/preview.js';
+import { RULES } from '../../src/rules/registry.js';
 
 const UTILS = `import json
 import time
@@ -71,7 +73,8 @@ async def handle(request):
     return config, data, offloaded, utils.render(config)
 `;
 
-const all = (path: string, source: string): FileInput => ({ path, source, addedLines: 'all' });
+// transitive-blocking is in preview (off by default): these inputs turn it on.
+const all = (path: string, source: string): FileInput => ({ path, source, addedLines: 'all', severities: previewOn(RULES) });
 
 async function findings(inputs: FileInput[]) {
   const analyses = await inlineAnalyzer().analyze(inputs);
@@ -107,8 +110,8 @@ describe('transitive-blocking across the files of a pull request', () => {
 
   it('reports in the touched handler when the helpers it calls are untouched (the helper file changed elsewhere)', async () => {
     const result = await findings([
-      { path: 'pkg/handlers.py', source: API_RELATIVE, addedLines: [8] },
-      { path: 'pkg/utils.py', source: UTILS, addedLines: [17] },
+      { path: 'pkg/handlers.py', source: API_RELATIVE, addedLines: [8], severities: previewOn(RULES) },
+      { path: 'pkg/utils.py', source: UTILS, addedLines: [17], severities: previewOn(RULES) },
     ]);
     expect(result.map((line) => line.split(' ')[0])).toEqual(['pkg/handlers.py:8', 'pkg/handlers.py:9', 'pkg/handlers.py:10']);
     // Not touched: nothing to say about the caller.
@@ -128,6 +131,9 @@ describe('transitive-blocking across the files of a pull request', () => {
     mkdirSync(join(dir, 'pkg'));
     writeFileSync(join(dir, 'pkg', 'utils.py'), UTILS);
     writeFileSync(join(dir, 'pkg', 'handlers.py'), API_RELATIVE);
+    // transitive-blocking is in preview: the team's settings file turns it on, as the App reads it.
+    mkdirSync(join(dir, '.github'));
+    writeFileSync(join(dir, '.github', 'asyncguard.yml'), 'rules:\n  transitive-blocking: on\n');
     let stdout = '';
     await main(['check', 'pkg'], { cwd: dir, stdout: (t) => (stdout += t), stderr: () => {} });
     expect(stdout).toContain('pkg/handlers.py:8:14: AG110');
@@ -158,7 +164,7 @@ describe('the pieces', () => {
   it('a rule switched off does not count as blocking', async () => {
     const inputs = [all('pkg/utils.py', UTILS), all('pkg/handlers.py', API_RELATIVE)].map((input) => ({
       ...input,
-      severities: { AG103: 'off' as const },
+      severities: { ...input.severities, AG103: 'off' as const },
     }));
     const analyses = await inlineAnalyzer().analyze(inputs);
     const lines = analyses.flatMap((a) => a.findings.filter((f) => f.ruleId === 'AG110').map((f) => `${a.path}:${f.line}`));

@@ -54,11 +54,11 @@ const THIRD_SHA = '8e2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f';
 
 
 /** The requests of a review, in order, for check run `runId` on `sha`; `resolved`: threads resolved. */
-function reviewCalls(sha: string, runId = CHECK_RUN_ID, withReview = true, resolved = 0): string[] {
+function reviewCalls(sha: string, runId = CHECK_RUN_ID, withReview = true, resolved = 0, configFound = false): string[] {
   return [
     `GET ${checkRunsOfHead(sha)}`,
     `POST ${REPO_PATH}/check-runs`,
-    ...configCalls(),
+    ...configCalls(configFound),
     `GET ${filesOf()}`,
     'POST /graphql',
     'POST /graphql',
@@ -68,10 +68,10 @@ function reviewCalls(sha: string, runId = CHECK_RUN_ID, withReview = true, resol
   ];
 }
 
-function mockPush(h: Harness, sha: string, runId: number, patch: string, head: string, threads: unknown[], withReview = true): void {
+function mockPush(h: Harness, sha: string, runId: number, patch: string, head: string, threads: unknown[], withReview = true, config: string | null = null): void {
   mockFindCheckRun(h.github, sha);
   mockCreateCheckRun(h.github, sha, runId);
-  mockReadConfig(h.github);
+  mockReadConfig(h.github, config);
   mockListFiles(h.github, [changedFile(PY_PATH, 'modified', patch)]);
   mockReadBlobs(h.github, [head]);
   mockBotThreads(h.github, threads);
@@ -104,13 +104,13 @@ describe('pull_request.opened', () => {
       {
         commit_id: HEAD_SHA,
         event: 'COMMENT',
-        body: `asyncguard found 7 asyncio problems in the functions this push touched; 4 are commented inline. 3 more are listed in the check run. ([check run](${CHECK_RUN_URL}))`,
+        body: `asyncguard found 6 asyncio problems in the functions this push touched; 3 are commented inline. 3 more are listed in the check run. ([check run](${CHECK_RUN_URL}))`,
         comments: commented.map(commentOf),
       },
     ]);
     const review = reviews[0]!;
     review.comments.forEach((comment, i) => expectCommentBody(comment.body, commented[i]!));
-    expect(new Set(review.comments.map((c) => markerOf(c.body))).size).toBe(4);
+    expect(new Set(review.comments.map((c) => markerOf(c.body))).size).toBe(3);
     // The mechanical fix of the blocking sleep is offered as a suggestion on exactly its line.
     expect(review.comments[0]!.body).toContain('\n```suggestion\n            await asyncio.sleep(0.5 * 2 ** attempt)\n```\n');
 
@@ -121,7 +121,7 @@ describe('pull_request.opened', () => {
         conclusion: 'failure',
         completed_at: ISO_TIME,
         output: {
-          title: '7 asyncio problems in 6 touched scopes',
+          title: '6 asyncio problems in 6 touched scopes',
           summary: expect.any(String),
           annotations: expected.map(annotationOf),
         },
@@ -133,8 +133,26 @@ describe('pull_request.opened', () => {
     const untouched = lineOf(AFTER, 'time.sleep(0.05)');
     expect(analyzeFile({ path: PY_PATH, source: AFTER, addedLines: 'all' }).findings.map((f) => f.line)).toContain(untouched);
     expect(output.annotations!.map((a) => a.start_line)).not.toContain(untouched);
-    expectSummary(output.summary, { files: 1, scopes: 6, findings: expected, newComments: 4, conversation: [7, 0, 0] });
+    expectSummary(output.summary, { files: 1, scopes: 6, findings: expected, newComments: 3, conversation: [6, 0, 0] });
     expect(output.summary).not.toContain('comment limit reached');
+  });
+
+  it('a repository that turns a preview rule on gets its findings: swallowed-cancellation comments on wait_closed', async () => {
+    h.github.installationToken(INSTALLATION_ID);
+    mockPush(h, HEAD_SHA, CHECK_RUN_ID, githubPatch('after.patch'), AFTER, [], true, 'rules:\n  swallowed-cancellation: on\n');
+    mockUpdateCheckRun(h.github, HEAD_SHA);
+
+    await h.deliver('pull_request', openedPayload());
+
+    expect(h.github.calls()).toEqual([`POST /app/installations/${INSTALLATION_ID}/access_tokens`, ...reviewCalls(HEAD_SHA, CHECK_RUN_ID, true, 0, true)]);
+    const [review] = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
+    const handler = lineOf(AFTER, 'except asyncio.CancelledError:');
+    const comment = review!.comments.find((c) => c.line === handler + 1 || c.line === handler);
+    expect(comment, 'the swallowed CancelledError in wait_closed is commented').toBeDefined();
+    expect(comment!.body).toContain('AG301');
+    expect(review!.comments).toHaveLength(afterFindings().filter((f) => f.added).length + 1);
+    const [update] = h.github.bodies('PATCH', checkRunPath()) as CheckRunUpdate[];
+    expect(update!.output.title).toBe(`${afterFindings().length + 1} asyncio problems in 6 touched scopes`);
   });
 });
 
@@ -148,7 +166,7 @@ describe('pull_request.synchronize', () => {
     mockUpdateCheckRun(h.github, HEAD_SHA);
     await h.deliver('pull_request', openedPayload());
     const [review] = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
-    expect(review!.comments).toHaveLength(4);
+    expect(review!.comments).toHaveLength(3);
     h.github.requests.length = 0;
     return review!;
   }
@@ -183,7 +201,7 @@ describe('pull_request.synchronize', () => {
       {
         commit_id: SECOND_SHA,
         event: 'COMMENT',
-        body: `asyncguard found 7 asyncio problems in the functions this push touched; 2 are commented inline. 5 more are listed in the check run. ([check run](https://github.com/Codertocat/Hello-World/runs/5))`,
+        body: `asyncguard found 6 asyncio problems in the functions this push touched; 2 are commented inline. 4 more are listed in the check run. ([check run](https://github.com/Codertocat/Hello-World/runs/5))`,
         comments: fresh.map(commentOf),
       },
     ]);
@@ -197,11 +215,11 @@ describe('pull_request.synchronize', () => {
         status: 'completed',
         conclusion: 'failure',
         completed_at: ISO_TIME,
-        output: { title: expect.stringMatching(/^7 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: expected.map(annotationOf) },
+        output: { title: expect.stringMatching(/^6 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: expected.map(annotationOf) },
       },
     ]);
-    // create_task and CancelledError still have their threads; the back-off sleep is fixed.
-    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 9, findings: expected, newComments: 2, conversation: [5, 2, 1] });
+    // create_task still has its thread (swallowed-cancellation is in preview: off); the back-off sleep is fixed.
+    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 9, findings: expected, newComments: 2, conversation: [5, 1, 1] });
   });
 
   it('sends NO review request when every commentable finding already has a bot thread, and leaves resolved threads alone', async () => {
@@ -236,10 +254,10 @@ describe('pull_request.synchronize', () => {
         status: 'completed',
         conclusion: 'failure',
         completed_at: ISO_TIME,
-        output: { title: expect.stringMatching(/^7 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: secondPushFindings().map(annotationOf) },
+        output: { title: expect.stringMatching(/^6 asyncio problems in \d+ touched scopes$/), summary: expect.any(String), annotations: secondPushFindings().map(annotationOf) },
       },
     ]);
-    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 9, findings: secondPushFindings(), newComments: 0, conversation: [3, 4, 0] });
+    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 9, findings: secondPushFindings(), newComments: 0, conversation: [3, 3, 0] });
   });
 
   it('a fixed thread GitHub refuses to resolve (no contents: write) is counted, and the review completes as usual', async () => {
@@ -253,7 +271,7 @@ describe('pull_request.synchronize', () => {
     expect(h.github.calls()).toEqual(reviewCalls(SECOND_SHA, 5, true, 1));
     const [update] = h.github.bodies('PATCH', checkRunPath(5)) as CheckRunUpdate[];
     expect(update!.conclusion).toBe('failure');
-    expect(update!.output.summary).toContain('\nSince the last review: **4 new, 3 still open, 1 fixed**.');
+    expect(update!.output.summary).toContain('\nSince the last review: **4 new, 2 still open, 1 fixed**.');
     expect(update!.output.summary).toContain(
       '1 fixed thread could not be resolved: GitHub refused (the app needs the "contents: write" permission to resolve review threads).',
     );

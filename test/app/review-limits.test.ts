@@ -199,9 +199,9 @@ describe('review limits', () => {
         status: 'completed',
         conclusion: 'failure',
         completed_at: ISO_TIME,
-        output: { title: '7 asyncio problems in 6 touched scopes', summary: expect.any(String), annotations: expected.map(annotationOf) },
+        output: { title: '6 asyncio problems in 6 touched scopes', summary: expect.any(String), annotations: expected.map(annotationOf) },
       },
     ]);
-    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 6, findings: expected, newComments: 0, conversation: [7, 0, 0] });
+    expectSummary(updates[0]!.output.summary, { files: 1, scopes: 6, findings: expected, newComments: 0, conversation: [6, 0, 0] });
   });
 });

@@ -46,6 +46,9 @@ const FRAGMENTS = Array.from({ length: 104 }, (_, i) => ({
   text: `Vendored staggered_race: housekeeping note ${i + 1}.\n`,
 }));
 
+/** The repository's settings file, on its default branch. */
+const CONFIG = 'rules:\n  swallowed-cancellation: on\n';
+
 const BASE_SHA = gitBlobSha(`commit base\n${baseText}`);
 const HEAD_SHA = gitBlobSha(`commit head\n${headText}${FRAGMENTS.map((f) => f.text).join('')}`);
 
@@ -214,7 +217,8 @@ describe('the real server (npm start) against a fake GitHub', () => {
       installationId: INSTALLATION_ID,
       appPublicKey: publicKey,
       commits: {
-        [BASE_SHA]: { [PY_PATH]: baseText },
+        // The team turns on swallowed-cancellation, which ships in preview (off by default).
+        [BASE_SHA]: { [PY_PATH]: baseText, '.github/asyncguard.yml': CONFIG },
         [HEAD_SHA]: { [PY_PATH]: headText, ...Object.fromEntries(FRAGMENTS.map((f) => [f.path, f.text])) },
       },
       pulls: [{ number: PR_NUMBER, state: 'open', baseRef: 'main', headRef: 'staggered-backoff', baseSha: BASE_SHA, headSha: HEAD_SHA, files }],
@@ -355,10 +359,9 @@ describe('the real server (npm start) against a fake GitHub', () => {
       'object(expression',
       'reviewThreads',
     ]);
-    // The configuration was looked for on the default branch, then in the owner's .github repository.
+    // The configuration was read from the default branch (so the owner's .github repository was not needed).
     expect(fake.requests.filter((r) => r.path.includes('/contents/.github')).map((r) => [r.path, r.status, r.query.ref])).toEqual([
-      ['/api/v3/repos/Codertocat/netkit/contents/.github%2Fasyncguard.yml', 404, undefined],
-      ['/api/v3/repos/Codertocat/.github/contents/.github%2Fasyncguard.yml', 404, undefined],
+      ['/api/v3/repos/Codertocat/netkit/contents/.github%2Fasyncguard.yml', 200, undefined],
     ]);
     const variables = (graphql[0]!.body as { variables: Record<string, string> }).variables;
     expect(Object.entries(variables).filter(([key]) => /^e\d+$/.test(key))).toEqual([['e0', `${HEAD_SHA}:${PY_PATH}`]]);

@@ -15,6 +15,8 @@ function run(rule: Rule, path: string, source: string, pythonVersion: string | n
   return runRules(parsePython(path, source), [rule], {
     scopes: WHOLE_FILE,
     settings: { ...DEFAULT_RULE_SETTINGS, pythonVersion },
+    // The rule under test at its catalogue severity, preview or not.
+    severityOf: (r) => r.meta.severity,
     onRuleError: (_, error) => {
       throw error;
     },
@@ -155,7 +157,7 @@ describe('AG304 timeout-parameter in test code', () => {
 describe('test code follows the configured test_paths', () => {
   const source = 'import asyncio\n\nasync def wait_ready(event, timeout=10):\n    await asyncio.wait_for(event.wait(), timeout)\n';
   const inPaths = (path: string, testPaths: readonly string[]) =>
-    runRules(parsePython(path, source), [timeoutParameter], { scopes: WHOLE_FILE, settings: { ...DEFAULT_RULE_SETTINGS, testPaths } }).map((f) => f.line);
+    runRules(parsePython(path, source), [timeoutParameter], { scopes: WHOLE_FILE, settings: { ...DEFAULT_RULE_SETTINGS, testPaths }, severityOf: (r) => r.meta.severity }).map((f) => f.line);
 
   it('a team that keeps its tests in qa/ gets the test-code handling there; examples/ has it only by default', () => {
     expect(inPaths('qa/helpers.py', ['qa/**'])).toEqual([]);

@@ -9,6 +9,8 @@ import { loadCorpus, type CorpusFile } from '../../bench/corpus.mjs';
 import { analyzeFile } from '../../src/analysis/analyze-file.js';
 import { DEFAULT_SETTINGS, pathFilter } from '../../src/config/settings.js';
 import { applyTestPolicy, isRelaxedInTests } from '../../src/findings/policy.js';
+import { previewOn } from '../../src/rules/preview.js';
+import { RULES } from '../../src/rules/registry.js';
 
 interface Judgment {
   /** `RULE path scope snippet`, as bench/compare.mjs prints it (no line: updates may move code). */
@@ -46,7 +48,8 @@ describe('precision on real code (judged sample)', () => {
     for (const file of files) {
       // Each project as its team would configure it: python_version from its Requires-Python.
       const settings = { ...DEFAULT_SETTINGS.rules, pythonVersion: file.pythonVersion };
-      const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings });
+      // Preview rules on too (bench/compare.mjs does the same): the judged sample covers them.
+      const analysis = analyzeFile({ path: file.path, source: file.source, addedLines: 'all', settings, severities: previewOn(RULES) });
       for (const f of applyTestPolicy(analysis.findings, isTest)) {
         if (isRelaxedInTests(f, isTest)) continue;
         // The key of bench/compare.mjs: a second finding of the same rule on the same code in the same function gets `#2`.
