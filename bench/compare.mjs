@@ -26,7 +26,7 @@ const RUFF_IMPLEMENTS = new Set([
   'ASYNC221', 'ASYNC222', 'ASYNC230', 'ASYNC240', 'ASYNC250', 'ASYNC251', 'RUF006', 'RUF029', 'PLE1142', 'PLE1700', 'F704',
 ]);
 
-// CORPUS=held-out-3 ... held-out-13: the held-out rounds (bench/corpus.mjs), written to heldout3-* ... heldout13-*.
+// CORPUS=held-out-3 ... held-out-18: the held-out rounds (bench/corpus.mjs), written to heldout3-* ... heldout18-*.
 const SET = process.env.CORPUS ?? 'tuned';
 const { roots, files, missing } = loadCorpus({ set: SET });
 const isTest = pathFilter(DEFAULT_SETTINGS).isTest;

@@ -13,7 +13,7 @@ export interface CorpusFile {
   pythonVersion: string | null;
 }
 export const DEBIAN_PACKAGES: string[];
-export function debianRoots(packages?: string[]): { roots: CorpusRoot[]; missing: string[] };
+export function debianRoots(packages?: string[], options?: { anywhere?: boolean; wholeUsr?: boolean }): { roots: CorpusRoot[]; missing: string[] };
 export function stdlibAsyncioRoot(): CorpusRoot;
 export function corpusFiles(roots: CorpusRoot[]): CorpusFile[];
 export const HELD_OUT_6_PACKAGES: string[];

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Workspace } from '@astral-sh/ruff-wasm-nodejs';
 import { analyzeFile } from '../dist/analysis/analyze-file.js';
 import { inlineAnalyzer, workerAnalyzer } from '../dist/analysis/analyzer.js';
+import { previewOn } from '../dist/rules/preview.js';
+import { RULES } from '../dist/rules/registry.js';
 import { loadCorpus } from './corpus.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,7 +21,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const corpus = loadCorpus();
 if (corpus.missing.length) console.error(`(skipped ${corpus.missing.join(', ')}: apt-get download failed)`);
 const { roots } = corpus;
-const files = corpus.files.map(({ path, source }) => ({ path, source }));
+// Every rule, the preview ones included (Ruff below runs every ASYNC rule, its preview ones too).
+const severities = previewOn(RULES);
+const files = corpus.files.map(({ path, source }) => ({ path, source, severities }));
 const lines = files.reduce((n, f) => n + f.source.split('\n').length, 0);
 
 const ruff = new Workspace({ 'output-prefer-rule-codes': true, lint: { select: ['ASYNC'], preview: true } }, 'Utf16');

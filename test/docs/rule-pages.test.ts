@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { rulePages } from '../../src/docs/rule-pages.js';
 import { renderRuleDoc } from '../../src/findings/render.js';
+import { severityLabel } from '../../src/rules/preview.js';
 import { RULES } from '../../src/rules/registry.js';
 
 const DOCS = fileURLToPath(new URL('../../docs/rules/', import.meta.url));
@@ -37,7 +38,7 @@ describe('README', () => {
     const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
     const rows = readme.split('\n').filter((line) => /^\| AG\d{3} \|/.test(line));
     expect(rows.map((row) => row.split(' | ').slice(0, 5).join(' | '))).toEqual(
-      RULES.map(({ meta }) => `| ${meta.id} | [${meta.slug}](docs/rules/${meta.slug}.md) | ${meta.aliases.join(', ') || '-'} | ${meta.severity} | ${meta.title}`),
+      RULES.map((rule) => `| ${rule.meta.id} | [${rule.meta.slug}](docs/rules/${rule.meta.slug}.md) | ${rule.meta.aliases.join(', ') || '-'} | ${severityLabel(rule)} | ${rule.meta.title}`),
     );
   });
 });
