@@ -107,7 +107,8 @@ class Outcomes {
     if (node.type !== 'call' || node.childForFieldName('function')?.text !== 'isinstance') return null;
     const [subject, type] = node.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     if (subject?.text !== this.caughtAs || !type) return null;
-    const types = unparenthesize(type).type === 'tuple' ? unparenthesize(type).namedChildren : [type];
+    const written = unparenthesize(type);
+    const types = written.type === 'tuple' ? written.namedChildren : [written];
     const names = types.map((t) => this.ctx.resolveName(t) ?? t.text);
     if (names.some((name) => name === 'asyncio.CancelledError')) return true;
     // Another class (`isinstance(exc, PyMongoError)`): a project's exceptions derive from Exception,
