@@ -215,11 +215,12 @@ export function renderFailureOutput(reason: string): CheckOutput {
 export function renderRuleDoc(rule: Rule, format: 'markdown' | 'text'): string {
   const { meta } = rule;
   const aliases = meta.aliases.length ? meta.aliases.join(', ') : 'none';
+  const preview = previewNote(rule);
   if (format === 'text') {
     return [
       `${meta.id} ${meta.slug}: ${meta.title}`,
       `severity: ${severityLabel(rule)}   family: ${meta.family}   aliases: ${aliases}`,
-      ...(previewNote(rule) ? ['', previewNote(rule)!] : []),
+      ...(preview ? ['', preview] : []),
       '',
       'What it does',
       indent(meta.docs.what),
@@ -245,7 +246,7 @@ export function renderRuleDoc(rule: Rule, format: 'markdown' | 'text'): string {
     `# ${meta.id} ${meta.slug}: ${meta.title}`,
     '',
     `Severity: **${severityLabel(rule)}** · Family: ${meta.family} · Aliases: ${meta.aliases.length ? meta.aliases.map((a) => `\`${a}\``).join(', ') : 'none'}`,
-    ...(previewNote(rule) ? ['', `> ${previewNote(rule)}`] : []),
+    ...(preview ? ['', `> ${preview}`] : []),
     '',
     '## What it does',
     '',

@@ -2,7 +2,7 @@ import type { Rule } from './types.js';
 import { calleeText } from './util.js';
 
 /** Calls that wait for the terminal or stdin. */
-export const TERMINAL_READERS: ReadonlyMap<string, string> = new Map([
+const READERS: ReadonlyMap<string, string> = new Map([
   ['builtins.input', 'input'],
   ['getpass.getpass', 'getpass'],
   ['sys.stdin.readline', 'stdin'],
@@ -53,7 +53,7 @@ export const blockingInput: Rule = {
       call(node) {
         if (!ctx.inAsyncCode()) return;
         const resolved = ctx.resolveCallee(node);
-        const kind = resolved === null ? undefined : TERMINAL_READERS.get(resolved);
+        const kind = resolved === null ? undefined : READERS.get(resolved);
         if (!kind) return;
         ctx.report({ node, messageId: kind, data: { callee: calleeText(node) } });
       },

@@ -98,14 +98,8 @@ function readsOnly(call: SyntaxNode): boolean {
  * tests (in an `if`, `elif` or `while` condition: `index += 1`, `result = None`). A counter nothing
  * tests is not progress. Only a pass that changes nothing spins on unchanged state.
  */
-function changesState(node: SyntaxNode | null, loop: SyntaxNode | null): boolean {
+function changesState(node: SyntaxNode | null, tested: ReadonlySet<string>): boolean {
   if (!node) return false;
-  const tested = (name: string): boolean =>
-    loop !== null &&
-    loop
-      .descendantsOfType(['if_statement', 'elif_clause', 'while_statement'])
-      .map((n) => n.childForFieldName('condition'))
-      .some((test) => test !== null && [test, ...test.descendantsOfType('identifier')].some((id) => id.type === 'identifier' && id.text === name));
   const visit = (n: SyntaxNode): boolean => {
     if (NESTED_SCOPES.has(n.type) || n.type === 'lambda') return false;
     switch (n.type) {
@@ -117,7 +111,7 @@ function changesState(node: SyntaxNode | null, loop: SyntaxNode | null): boolean
       case 'augmented_assignment':
       case 'assignment': {
         const left = n.childForFieldName('left');
-        if (left?.type !== 'identifier' || tested(left.text)) return true;
+        if (left?.type !== 'identifier' || tested.has(left.text)) return true;
         break;
       }
     }
@@ -128,16 +122,14 @@ function changesState(node: SyntaxNode | null, loop: SyntaxNode | null): boolean
 
 class Paths {
   private depth = 0;
-  /** The body of the loop being checked. */
-  loopBody: SyntaxNode | null = null;
-  /** The loop being checked. */
-  loop: SyntaxNode | null = null;
+  /** The names the tests of the loop being checked read (see changesState). */
+  tested: ReadonlySet<string> = new Set();
   /** Whether code that may change state counts as progress (see changesState). */
   progress = true;
 
   /** Whether running `node` suspends, or (with `progress`) may change the state the loop looks at. */
   private moves(node: SyntaxNode | null): boolean {
-    return suspends(node) || (this.progress && changesState(node, this.loop));
+    return suspends(node) || (this.progress && changesState(node, this.tested));
   }
 
   constructor(private readonly ctx: RuleContext) {}
@@ -222,11 +214,11 @@ class Paths {
     const test = unparenthesize(next.childForFieldName('condition')!);
     const nothing =
       (test.type === 'not_operator' && test.childForFieldName('argument')?.text === name.text) ||
-      (test.type === 'comparison_operator' && /^\s*is\s+None$/.test(test.text.slice(test.namedChild(0)?.text.length ?? 0)) && test.namedChild(0)?.text === name.text);
-    if (!nothing || changesState(test, this.loop)) return null;
+      (test.type === 'comparison_operator' && test.namedChild(0)?.text === name.text && test.namedChild(1)?.type === 'none' && operatorOf(test) === 'is');
+    if (!nothing || changesState(test, this.tested)) return null;
     // The arguments of the call may change state themselves (`next(advance(), None)`): not a plain poll.
     const args = unparenthesize(value).childForFieldName('arguments');
-    if (changesState(args, this.loop)) return null;
+    if (changesState(args, this.tested)) return null;
     const empty = this.block(next.childForFieldName('consequence'));
     return empty.fall ? null : { fall: false, continueRow: empty.continueRow, brk: empty.brk };
   }
@@ -359,8 +351,7 @@ export const loopWithoutCheckpoint: Rule = {
         let result: Unchecked;
         const bodySuspends = suspends(body);
         try {
-          paths.loopBody = body;
-          paths.loop = node;
+          paths.tested = testedNames(node);
           // A loop that never awaits spins whatever it changes; one that does is stuck only on a
           // path that skips its awaits and changes nothing.
           paths.progress = bodySuspends;
@@ -398,4 +389,20 @@ function exitsLoop(body: SyntaxNode | null): boolean {
     return false;
   };
   return visit(body, false);
+}
+
+/** The operator of a two-operand comparison as written: `is`, `==`, `is not`. */
+function operatorOf(comparison: SyntaxNode): string {
+  return comparison.children.filter((c) => !c.isNamed).map((c) => c.type).join(' ');
+}
+
+/** The names the loop's tests read (its `if`, `elif` and `while` conditions): a pass assigning one moves on. */
+function testedNames(loop: SyntaxNode): Set<string> {
+  const names = new Set<string>();
+  for (const node of loop.descendantsOfType(['if_statement', 'elif_clause', 'while_statement'])) {
+    const test = node.childForFieldName('condition');
+    if (!test) continue;
+    for (const id of [test, ...test.descendantsOfType('identifier')]) if (id.type === 'identifier') names.add(id.text);
+  }
+  return names;
 }

@@ -17,6 +17,7 @@ import {
   createCheckRunBody,
   expectCommentBody,
   expectSummary,
+  finding,
   filesOf,
   githubPatch,
   HEAD_SHA,
@@ -41,6 +42,7 @@ import {
   reviewsOf,
   SECOND_PUSH,
   secondPushFindings,
+  SWALLOWED_CANCEL,
   type CheckRunUpdate,
   type ReviewBody,
   openedPayload,
@@ -145,14 +147,16 @@ describe('pull_request.opened', () => {
     await h.deliver('pull_request', openedPayload());
 
     expect(h.github.calls()).toEqual([`POST /app/installations/${INSTALLATION_ID}/access_tokens`, ...reviewCalls(HEAD_SHA, CHECK_RUN_ID, true, 0, true)]);
+    // The defaults' findings plus the whole handler of wait_closed: `except asyncio.CancelledError:` and its `pass`.
+    const swallowed = finding(AFTER, PY_PATH, SWALLOWED_CANCEL, 'except asyncio.CancelledError:', 2, true);
+    const expected = [...afterFindings(), swallowed].sort((a, b) => a.line - b.line);
+    const commented = expected.filter((f) => f.added);
     const [review] = h.github.bodies('POST', reviewsOf()) as ReviewBody[];
-    const handler = lineOf(AFTER, 'except asyncio.CancelledError:');
-    const comment = review!.comments.find((c) => c.line === handler + 1 || c.line === handler);
-    expect(comment, 'the swallowed CancelledError in wait_closed is commented').toBeDefined();
-    expect(comment!.body).toContain('AG301');
-    expect(review!.comments).toHaveLength(afterFindings().filter((f) => f.added).length + 1);
+    expect(review!.comments).toEqual(commented.map(commentOf));
+    review!.comments.forEach((comment, i) => expectCommentBody(comment.body, commented[i]!));
     const [update] = h.github.bodies('PATCH', checkRunPath()) as CheckRunUpdate[];
-    expect(update!.output.title).toBe(`${afterFindings().length + 1} asyncio problems in 6 touched scopes`);
+    expect(update!.output.title).toBe('7 asyncio problems in 6 touched scopes');
+    expect(update!.output.annotations).toEqual(expected.map(annotationOf));
   });
 });
 
